@@ -1,0 +1,64 @@
+"""pyleaks: find memory leaks in a running CPython process from gdb.
+
+gdb sources pyleaks.gdb, which puts this package on sys.path and calls
+setup() with the paths of the helper library and of layout_fields.def."""
+
+import gdb
+
+from . import api, session
+
+_ready = False
+
+
+class SafePointTimeout(gdb.Parameter):
+    """How long pyleaks lets a thread that holds the GIL run to reach a
+    safe point before it gives up, in milliseconds."""
+
+    set_doc = "Set how long pyleaks waits for a safe point (ms)."
+    show_doc = "Show how long pyleaks waits for a safe point (ms)."
+
+    def __init__(self):
+        super().__init__("pyleaks-safe-point-timeout", gdb.COMMAND_DATA,
+                         gdb.PARAM_ZUINTEGER)
+        self.value = 2000
+
+    def get_show_string(self, value):
+        return "pyleaks waits at most %s ms for a safe point." % value
+
+
+def _on_gdb_exiting(event):
+    release_all()
+
+
+def setup(helper_path, layout_def):
+    """Configure the paths and register the commands (idempotent)."""
+    global _ready
+    session.config["helper_path"] = helper_path
+    session.config["layout_def"] = layout_def
+    if _ready:
+        return
+    SafePointTimeout()
+    from .commands import finish, layout_cmd, leaks, objects  # noqa: F401
+    session.connect_events(_on_gdb_exiting)
+    _ready = True
+
+
+def release_helper():
+    """Unload the helper from the selected process (detach/quit hooks):
+    prints a warning on failure, never raises."""
+    try:
+        api.release(quiet=True)
+    except Exception as exc:        # a hook that raises aborts the detach
+        gdb.write("warning: pyleaks: %s\n" % exc, gdb.STDERR)
+
+
+def release_all():
+    """Unload the helper from every process that has it (gdb exiting)."""
+    try:
+        for inferior in gdb.inferiors():
+            if inferior.pid and session.state(inferior.pid).helper:
+                if gdb.selected_inferior().num != inferior.num:
+                    gdb.execute("inferior %d" % inferior.num, to_string=True)
+                api.release(inferior.pid, quiet=True)
+    except Exception as exc:
+        gdb.write("warning: pyleaks: %s\n" % exc, gdb.STDERR)

@@ -1,0 +1,65 @@
+"""Constants and binary formats of helper/include/pyleaks_abi.h.
+
+The header is the contract; this module mirrors it for gdb's Python, which
+cannot include C.  Everything is little-endian uint64_t (x86-64), so the
+struct module reads it without DWARF for the helper."""
+
+import struct
+
+LAYOUT_MAGIC = 0x3154554f59414c50  # "PLAYOUT1"
+RESULT_MAGIC = 0x31544c5352594c50  # "PYLRSLT1"
+
+OK = 0
+EINVAL = -1
+ELAYOUT = -2
+ENOMEM = -3
+EGCBUSY = -4
+ECORRUPT = -5
+ENOTYPE = -6
+EAMBIGUOUS = -7
+ENOGRAPH = -8
+EVERSION = -9
+
+STATUS_NAMES = {
+    OK: "PYL_OK", EINVAL: "PYL_EINVAL", ELAYOUT: "PYL_ELAYOUT",
+    ENOMEM: "PYL_ENOMEM", EGCBUSY: "PYL_EGCBUSY", ECORRUPT: "PYL_ECORRUPT",
+    ENOTYPE: "PYL_ENOTYPE", EAMBIGUOUS: "PYL_EAMBIGUOUS",
+    ENOGRAPH: "PYL_ENOGRAPH", EVERSION: "PYL_EVERSION",
+}
+
+RESULT_STATUS = 0
+RESULT_CENSUS = 1
+RESULT_OBJECTS = 2
+
+SORT_KEYS = {"count": 0, "bytes": 1}
+
+CENSUS_FORCE = 1
+
+# struct pyl_result: magic, status (int64), then 18 uint64_t, then
+# char message[256].
+RESULT_FIELDS = (
+    "magic", "status", "kind", "total_objects", "total_bytes",
+    "n_gc_tracked", "n_edges", "n_types", "n_warnings", "walk_ns",
+    "call_ns", "graph_reused", "mapped_bytes", "peak_mapped_bytes",
+    "n_rows", "n_rows_total", "rows_addr", "row_size", "strings_addr",
+    "strings_size", "message",
+)
+RESULT_STRUCT = struct.Struct("<Qq18Q256s")
+
+# struct pyl_census_row and struct pyl_object_row
+CENSUS_ROW_FIELDS = ("count", "bytes", "name_off", "type_addr",
+                     "n_type_objects")
+CENSUS_ROW_STRUCT = struct.Struct("<5Q")
+OBJECT_ROW_FIELDS = ("address", "type_addr", "size", "name_off")
+OBJECT_ROW_STRUCT = struct.Struct("<4Q")
+
+# The entry points gdb looks up with dlsym, and their C signatures.
+ENTRY_POINTS = {
+    "pyl_layout_addr": 0,
+    "pyl_arg_addr": 0,
+    "pyl_arg_size": 0,
+    "pyl_census": 3,
+    "pyl_objects": 2,
+    "pyl_invalidate": 0,
+    "pyl_release": 0,
+}

@@ -1,0 +1,155 @@
+"""What the commands call: plain data in, plain data out.
+
+Each query goes through the same steps: which CPython, a safe point, the
+layout, the helper (loaded on first use), a fresh graph if the target ran,
+then one entry point call."""
+
+import gdb
+
+from . import abi, inject, layout, libpython, result, safety, session
+from . import target as target_mod
+from .errors import PyleaksError, process_alive, translate
+
+
+class Context:
+    """Everything a query needs, ready to call the helper."""
+
+    def __init__(self, target, pstate, lay, notes):
+        self.target = target
+        self.pstate = pstate
+        self.layout = lay
+        self.notes = notes
+
+    @property
+    def helper(self):
+        return self.pstate.helper
+
+
+def safe_point_timeout():
+    try:
+        return gdb.parameter("pyleaks-safe-point-timeout") / 1000.0
+    except (gdb.error, RuntimeError, TypeError):
+        return 2.0
+
+
+def prepare(force):
+    """Identify the target, reach a safe point, load the helper and hand
+    it the layout.  Returns a Context."""
+    tgt = target_mod.identify()
+    pstate = session.state(tgt.pid)
+    notes = []
+    note = libpython.ensure_loaded(tgt)
+    if note:
+        notes.append(note)
+    # Threads inside malloc or the loader are checked before anything runs:
+    # a thread the user stopped there stays where it is.
+    if pstate.helper is None and not force:
+        safety.check_injection()
+    if not pstate.at_safe_point:
+        notes.extend(safety.ensure_safe_point(tgt, safe_point_timeout(),
+                                              force))
+        pstate.at_safe_point = True
+    lay = layout.discover(tgt, session.config["layout_def"])
+    notes.extend(lay.notes)
+    try:
+        if pstate.helper is None:
+            pstate.helper = inject.load(tgt.pid)
+            pstate.graph_stale = False
+        elif pstate.graph_stale:
+            pstate.helper.call("pyl_invalidate")
+            pstate.graph_stale = False
+        pstate.helper.write(pstate.helper.layout_addr, lay.pack())
+    except gdb.error as exc:
+        raise translate(exc, tgt.pid) from None
+    return Context(tgt, pstate, lay, notes)
+
+
+_STATUS_TEXT = {
+    abi.EGCBUSY: ("a garbage collection is in progress in the target, so "
+                  "its object lists are being rearranged",
+                  "Let it run a moment and retry, or use --force"),
+    abi.ECORRUPT: ("a GC list of the target is inconsistent ({msg})",
+                   "The heap may be corrupted, or a thread is in the middle "
+                   "of tracking an object; retry after letting it run"),
+    abi.ELAYOUT: ("the helper rejected the layout ({msg})",
+                  "The debug symbols may not match the interpreter"),
+    abi.EVERSION: ("the helper does not support this CPython ({msg})",
+                   "pyleaks supports CPython 3.8 to 3.13"),
+    abi.ENOMEM: ("the helper could not map memory in the target ({msg})",
+                 "The process may be out of memory or address space"),
+}
+
+
+def check(res, what):
+    """Raise PyleaksError for a result whose status is an error."""
+    if res.ok:
+        return res
+    if res.status in _STATUS_TEXT:
+        cause, hint = _STATUS_TEXT[res.status]
+        raise PyleaksError(cause.format(msg=res.message or "no detail"), hint)
+    raise PyleaksError("%s failed in the helper: %s (%s)"
+                       % (what, res.message or "no detail",
+                          abi.STATUS_NAMES.get(res.status, res.status)))
+
+
+def _call(ctx, name, *args):
+    try:
+        return ctx.helper.call(name, *args)
+    except PyleaksError:
+        raise
+    except gdb.error as exc:
+        raise translate(exc, ctx.target.pid) from None
+
+
+def census(sort, top, force):
+    """(Context, Result with census rows)."""
+    ctx = prepare(force)
+    flags = abi.CENSUS_FORCE if force else 0
+    address = _call(ctx, "pyl_census", abi.SORT_KEYS[sort], top, flags)
+    return ctx, check(result.read(address, abi.RESULT_CENSUS), "the census")
+
+
+def objects(type_name, limit, force):
+    """(Context, Result with object rows) for live objects of a type."""
+    encoded = type_name.encode("utf-8")
+    ctx = prepare(force)
+    if len(encoded) + 1 > ctx.helper.arg_size:
+        raise PyleaksError("type name too long (%d bytes)" % len(encoded))
+    ctx.helper.write(ctx.helper.arg_addr, encoded + b"\0")
+    flags = abi.CENSUS_FORCE if force else 0
+    address = _call(ctx, "pyl_objects", limit, flags)
+    res = result.read(address, abi.RESULT_OBJECTS)
+    if res.status == abi.ENOTYPE:
+        raise PyleaksError("no live object of type '%s'" % type_name,
+                           "Run py-leaks to see the type names")
+    if res.status == abi.EAMBIGUOUS:
+        raise PyleaksError("'%s' matches several types (%s)"
+                           % (type_name, res.message or "no detail"),
+                           "Give the qualified name, as py-leaks shows it")
+    return ctx, check(res, "py-objects")
+
+
+def release(pid=None, quiet=True):
+    """Unload the helper from a process (default: the selected one).  With
+    quiet, problems are printed as warnings instead of raised: this runs
+    from gdb's detach and quit hooks, where an error would abort them."""
+    if pid is None:
+        pid = gdb.selected_inferior().pid
+    pstate = session.state(pid) if pid else None
+    if pstate is None or pstate.helper is None:
+        return
+    helper, pstate.helper = pstate.helper, None
+    pstate.at_safe_point = False
+    if not process_alive(pid):
+        return                      # its memory went with it
+    try:
+        if gdb.selected_inferior().pid != pid:
+            raise PyleaksError("process %d is not the selected inferior"
+                               % pid)
+        inject.unload(helper)
+    except (PyleaksError, gdb.error) as exc:
+        if not quiet:
+            raise translate(exc, pid) from None
+        gdb.write("warning: pyleaks: could not unload the helper from "
+                  "process %d: %s\n" % (pid, str(exc).replace(
+                      "pyleaks: ", "", 1)), gdb.STDERR)

@@ -1,0 +1,186 @@
+"""Short, safe reprs of objects, read from the target's memory by gdb.
+
+No code runs in the target: str, bytes, int, float are decoded from their
+bytes, containers show their length, anything else its type and address.
+Every read is bounded and any failure gives a placeholder, never an
+exception."""
+
+import math
+import struct
+
+import gdb
+
+from .layout import address_of, offset_of
+
+MAX_CHARS = 60
+MAX_INT_DIGITS = 40          # 1200 bits; bigger ints show their size
+
+# tp_flags bits that mark subclasses of the builtins (Include/object.h).
+_F_LONG, _F_LIST, _F_TUPLE, _F_BYTES, _F_UNICODE, _F_DICT = (
+    1 << 24, 1 << 25, 1 << 26, 1 << 27, 1 << 28, 1 << 29)
+
+_extra_cache = {}
+
+
+def _extra(target):
+    """Offsets the helper does not need but the reprs do."""
+    if target.key not in _extra_cache:
+        _extra_cache[target.key] = {
+            "long_digits": offset_of("PyLongObject", "long_value.ob_digit")
+            if target.version >= (3, 12)
+            else offset_of("PyLongObject", "ob_digit"),
+            "float_value": offset_of("PyFloatObject", "ob_fval"),
+            "bytes_data": offset_of("PyBytesObject", "ob_sval"),
+            "set_used": offset_of("PySetObject", "used"),
+            "module_name": offset_of("PyModuleObject", "md_name"),
+            "func_qualname": offset_of("PyFunctionObject", "func_qualname"),
+            "function_type": address_of("PyFunction_Type"),
+        }
+    return _extra_cache[target.key]
+
+
+class _Reader:
+    def __init__(self):
+        self.inferior = gdb.selected_inferior()
+
+    def bytes(self, address, size):
+        return bytes(self.inferior.read_memory(address, size))
+
+    def u64(self, address):
+        return struct.unpack("<Q", self.bytes(address, 8))[0]
+
+    def i64(self, address):
+        return struct.unpack("<q", self.bytes(address, 8))[0]
+
+    def u32(self, address):
+        return struct.unpack("<I", self.bytes(address, 4))[0]
+
+    def c_string(self, address, limit=200):
+        data = self.bytes(address, 1)
+        while not data.endswith(b"\0") and len(data) < limit:
+            data += self.bytes(address + len(data), 1)
+        return data.rstrip(b"\0").decode("utf-8", "replace")
+
+
+def _truncate(text, total):
+    return text + "..." if total > MAX_CHARS else text
+
+
+def str_value(r, lay, address):
+    """(first MAX_CHARS characters, length) of a str, or None."""
+    length = r.i64(address + lay["unicode_length_off"])
+    state = r.u32(address + lay["unicode_state_off"])
+    kind = state >> lay["unicode_kind_shift"] & 7
+    compact = state >> lay["unicode_compact_bit"] & 1
+    ascii_ = state >> lay["unicode_ascii_bit"] & 1
+    if kind not in (1, 2, 4) or length < 0:
+        return None                 # 3.8-3.11 legacy string not yet ready
+    if compact:
+        data = address + (lay["sizeof_ascii_object"] if ascii_
+                          else lay["sizeof_compact_unicode"])
+    else:
+        data = r.u64(address + lay["unicode_data_off"])
+    count = min(length, MAX_CHARS)
+    raw = r.bytes(data, count * kind) if count else b""
+    codec = {1: "latin-1", 2: "utf-16-le", 4: "utf-32-le"}[kind]
+    return raw.decode(codec, "replace"), length
+
+
+def int_value(r, lay, extra, address):
+    """The value of an int (30- or 15-bit digits), or None if huge."""
+    if lay["long_lv_tag_off"]:
+        tag = r.u64(address + lay["long_lv_tag_off"])
+        ndigits, sign = tag >> 3, 1 - (tag & 3)
+    else:
+        size = r.i64(address + lay["ob_size_off"])
+        ndigits, sign = abs(size), (size > 0) - (size < 0)
+    if ndigits > MAX_INT_DIGITS:
+        return None, ndigits
+    dsize = lay["long_digit_size"]
+    shift = 30 if dsize == 4 else 15
+    raw = r.bytes(address + extra["long_digits"], ndigits * dsize)
+    fmt = "<%d%s" % (ndigits, "I" if dsize == 4 else "H")
+    value = 0
+    for digit in reversed(struct.unpack(fmt, raw)):
+        value = value << shift | digit
+    return sign * value, ndigits
+
+
+def _float_repr(value):
+    if math.isnan(value):
+        return "nan"
+    if math.isinf(value):
+        return "inf" if value > 0 else "-inf"
+    return repr(value)
+
+
+def _repr(r, lay, extra, address, type_addr, type_name):
+    flags = r.u64(type_addr + lay["tp_flags_off"])
+    exact = {lay[k]: k for k in ("str_type", "int_type", "bool_type",
+                                 "float_type", "bytes_type",
+                                 "bytearray_type", "tuple_type", "list_type",
+                                 "dict_type", "set_type", "frozenset_type",
+                                 "module_type", "type_type")}.get(type_addr)
+    if address == lay["none_object"]:
+        return "None"
+    if exact == "bool_type":
+        value, _ = int_value(r, lay, extra, address)
+        return "True" if value else "False"
+    if exact == "str_type" or (flags & _F_UNICODE and not exact):
+        got = str_value(r, lay, address)
+        if got is None:
+            return "<str (not ready) at %#x>" % address
+        text, length = got
+        out = _truncate(repr(text), length)
+        return out if exact else "%s(%s)" % (type_name, out)
+    if exact == "int_type" or (flags & _F_LONG and not exact):
+        value, ndigits = int_value(r, lay, extra, address)
+        if value is None:
+            return "<int of about %d bits>" % (ndigits * 30)
+        text = str(value)
+        text = text[:MAX_CHARS] + "..." if len(text) > MAX_CHARS else text
+        return text if exact else "%s(%s)" % (type_name, text)
+    if exact == "float_type":
+        value = struct.unpack("<d", r.bytes(address + extra["float_value"],
+                                            8))[0]
+        return _float_repr(value)
+    if exact == "bytes_type" or (flags & _F_BYTES and not exact):
+        size = r.i64(address + lay["ob_size_off"])
+        raw = r.bytes(address + extra["bytes_data"], min(max(size, 0),
+                                                         MAX_CHARS))
+        out = _truncate(repr(raw), size)
+        return out if exact else "%s(%s)" % (type_name, out)
+    if exact in ("list_type", "tuple_type", "bytearray_type") or \
+            flags & (_F_LIST | _F_TUPLE):
+        return "<%s len=%d>" % (type_name,
+                                r.i64(address + lay["ob_size_off"]))
+    if exact == "dict_type" or flags & _F_DICT:
+        return "<%s len=%d>" % (type_name,
+                                r.i64(address + lay["dict_ma_used_off"]))
+    if exact in ("set_type", "frozenset_type"):
+        return "<%s len=%d>" % (type_name,
+                                r.i64(address + extra["set_used"]))
+    if exact == "type_type" or flags & (1 << 31):
+        name = r.c_string(r.u64(address + lay["tp_name_off"]))
+        return "<class '%s'>" % name
+    if exact == "module_type" and extra["module_name"] is not None:
+        name_obj = r.u64(address + extra["module_name"])
+        got = str_value(r, lay, name_obj) if name_obj else None
+        if got:
+            return "<module %s>" % _truncate(repr(got[0]), got[1])
+    if type_addr == extra["function_type"] and \
+            extra["func_qualname"] is not None:
+        qual = r.u64(address + extra["func_qualname"])
+        got = str_value(r, lay, qual) if qual else None
+        if got:
+            return "<function %s at %#x>" % (got[0], address)
+    return "<%s object at %#x>" % (type_name, address)
+
+
+def short_repr(target, lay, address, type_addr, type_name):
+    """A repr of at most ~70 characters; never raises."""
+    try:
+        return _repr(_Reader(), lay, _extra(target), address, type_addr,
+                     type_name)
+    except (gdb.error, struct.error, ValueError, KeyError, OverflowError):
+        return "<%s object at %#x (unreadable)>" % (type_name, address)

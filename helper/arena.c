@@ -1,0 +1,114 @@
+/* arena.c — mmap-backed reservations that commit on demand. */
+#define _GNU_SOURCE
+#include "arena.h"
+
+#include <sys/mman.h>
+
+enum {
+  PYL_COMMIT_GRAIN = 64 * 1024, /* smallest mprotect step */
+};
+
+static uint64_t mapped_now;
+static uint64_t mapped_peak;
+
+uint64_t pyl_arena_mapped_now(void) { return mapped_now; }
+uint64_t pyl_arena_mapped_peak(void) { return mapped_peak; }
+
+static void account(int64_t delta) {
+  mapped_now = (uint64_t)((int64_t)mapped_now + delta);
+  if (mapped_now > mapped_peak) {
+    mapped_peak = mapped_now;
+  }
+}
+
+static size_t round_up(size_t v, size_t grain) {
+  return (v + grain - 1) / grain * grain;
+}
+
+bool pyl_arena_reserve(struct pyl_arena *a, size_t want, size_t floor) {
+  if (a->base != NULL) {
+    return true;
+  }
+  want = round_up(want, PYL_COMMIT_GRAIN);
+  if (floor > want) {
+    floor = want;
+  }
+  for (size_t size = want; size >= floor && size > 0; size /= 2) {
+    void *p = mmap(NULL, size, PROT_NONE,
+                   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    if (p != MAP_FAILED) {
+      a->base = p;
+      a->reserved = size;
+      a->committed = 0;
+      a->used = 0;
+      return true;
+    }
+  }
+  return false;
+}
+
+bool pyl_arena_commit(struct pyl_arena *a, size_t bytes) {
+  if (bytes <= a->committed) {
+    return true;
+  }
+  if (a->base == NULL || bytes > a->reserved) {
+    return false;
+  }
+  /* Grow by a quarter at least, so a large array needs few syscalls while
+   * the overshoot stays small next to the 40-bytes-per-object budget. */
+  size_t target = a->committed + a->committed / 4;
+  if (target < bytes) {
+    target = bytes;
+  }
+  target = round_up(target, PYL_COMMIT_GRAIN);
+  if (target > a->reserved) {
+    target = a->reserved;
+  }
+  if (mprotect(a->base + a->committed, target - a->committed,
+               PROT_READ | PROT_WRITE) != 0) {
+    return false;
+  }
+  account((int64_t)(target - a->committed));
+  a->committed = target;
+  return true;
+}
+
+void *pyl_arena_alloc(struct pyl_arena *a, size_t size, size_t align) {
+  size_t start = round_up(a->used, align);
+  if (start < a->used || start + size < start) {
+    return NULL;
+  }
+  if (!pyl_arena_commit(a, start + size)) {
+    return NULL;
+  }
+  a->used = start + size;
+  return a->base + start;
+}
+
+void pyl_arena_reset(struct pyl_arena *a) { a->used = 0; }
+
+void pyl_arena_decommit(struct pyl_arena *a) {
+  if (a->base == NULL || a->committed == 0) {
+    a->used = 0;
+    return;
+  }
+  /* DONTNEED on private anonymous memory drops the pages: the next touch
+   * gets zero pages, which the hash table relies on. */
+  (void)madvise(a->base, a->committed, MADV_DONTNEED);
+  (void)mprotect(a->base, a->committed, PROT_NONE);
+  account(-(int64_t)a->committed);
+  a->committed = 0;
+  a->used = 0;
+}
+
+void pyl_arena_release(struct pyl_arena *a) {
+  if (a->base == NULL) {
+    return;
+  }
+  account(-(int64_t)a->committed);
+  (void)munmap(a->base, a->reserved);
+  a->base = NULL;
+  a->reserved = 0;
+  a->committed = 0;
+  a->used = 0;
+}

@@ -1,0 +1,35 @@
+/* referents_live.c — tp_is_gc and tp_traverse, called in the live target. */
+#include "referents.h"
+
+typedef int (*pyl_is_gc_slot)(void *obj);
+typedef int (*pyl_traverse_slot)(void *obj, pyl_visit_fn visit, void *arg);
+
+/* The type table stores slots as integers (they are target addresses);
+ * turning one back into a function pointer is the point of this file. */
+static pyl_is_gc_slot as_is_gc(uint64_t fn) {
+  pyl_is_gc_slot f;
+  _Static_assert(sizeof(f) == sizeof(fn), "function pointers are 64-bit");
+  __builtin_memcpy(&f, &fn, sizeof(f));
+  return f;
+}
+
+static pyl_traverse_slot as_traverse(uint64_t fn) {
+  pyl_traverse_slot f;
+  __builtin_memcpy(&f, &fn, sizeof(f));
+  return f;
+}
+
+bool pyl_object_is_gc(const struct pyl_type *ty, uint64_t addr) {
+  if (ty->traverse == 0) {
+    return false;
+  }
+  if (ty->is_gc == 0) {
+    return true;
+  }
+  return as_is_gc(ty->is_gc)((void *)(uintptr_t)addr) != 0;
+}
+
+void pyl_referents(const struct pyl_type *ty, uint64_t addr,
+                   pyl_visit_fn visit, void *arg) {
+  (void)as_traverse(ty->traverse)((void *)(uintptr_t)addr, visit, arg);
+}

@@ -1,0 +1,248 @@
+/* types.c — validating type objects and caching what the walk needs. */
+#include "types.h"
+
+#include "engine.h"
+
+enum {
+  PYL_TYPES_RESERVE_REC = 64 * 1024 * 1024,
+  PYL_TYPES_RESERVE_HTAB = 64 * 1024 * 1024,
+  PYL_TYPES_FLOOR = 1 << 20,
+  PYL_TYPES_HTAB_INITIAL = 1024,
+  PYL_BASE_CHAIN_MAX = 64,
+  PYL_MAX_BASICSIZE = 1 << 30,
+  PYL_MAX_ITEMSIZE = 1 << 16,
+  PYL_MIN_BASICSIZE = 16,
+};
+
+static hashval_t rec_hash(const void *p) {
+  uint64_t a;
+  __builtin_memcpy(&a, p, sizeof(a));
+  return (hashval_t)((a >> 4) ^ (a >> 20) ^ (a >> 36));
+}
+
+static int rec_eq(const void *entry, const void *key) {
+  uint64_t a;
+  uint64_t b;
+  __builtin_memcpy(&a, entry, sizeof(a));
+  __builtin_memcpy(&b, key, sizeof(b));
+  return a == b;
+}
+
+/* libiberty wants calloc semantics; an arena that was reset may hand out
+ * old bytes, so zero them here. */
+static void *arena_calloc(void *arg, size_t n, size_t size) {
+  if (size != 0 && n > SIZE_MAX / size) {
+    return NULL;
+  }
+  void *p = pyl_arena_alloc(arg, n * size, 16);
+  if (p != NULL) {
+    __builtin_memset(p, 0, n * size);
+  }
+  return p;
+}
+
+/* Arena memory is freed all at once when the graph goes. */
+static void arena_free(void *arg, void *p) {
+  (void)arg;
+  (void)p;
+}
+
+bool pyl_types_init(struct pyl_types *t) {
+  if (!pyl_arena_reserve(&t->a_rec, PYL_TYPES_RESERVE_REC, PYL_TYPES_FLOOR) ||
+      !pyl_arena_reserve(&t->a_htab, PYL_TYPES_RESERVE_HTAB,
+                         PYL_TYPES_FLOOR)) {
+    pyl_types_release(t);
+    return false;
+  }
+  t->rec = (struct pyl_type *)(void *)t->a_rec.base;
+  pyl_types_clear(t);
+  return true;
+}
+
+void pyl_types_clear(struct pyl_types *t) {
+  pyl_arena_decommit(&t->a_rec);
+  pyl_arena_decommit(&t->a_htab);
+  t->htab = NULL;
+  t->n = 0;
+  for (unsigned i = 0; i < PYL_TYPE_CACHE; i++) {
+    t->cache[i].addr = 0;
+    t->cache[i].id = 0;
+  }
+}
+
+void pyl_types_release(struct pyl_types *t) {
+  pyl_arena_release(&t->a_rec);
+  pyl_arena_release(&t->a_htab);
+  t->rec = NULL;
+  t->htab = NULL;
+  t->n = 0;
+  for (unsigned i = 0; i < PYL_TYPE_CACHE; i++) {
+    t->cache[i].addr = 0;
+    t->cache[i].id = 0;
+  }
+}
+
+/* Readable type object header, its metatype a type: the plausibility test
+ * for anything found in an ob_type field. */
+static const void *plausible_type(struct pyl_ctx *c, uint64_t addr) {
+  const struct pyl_layout *L = c->L;
+  if (addr % 8 != 0) {
+    return NULL;
+  }
+  const void *p = pyl_mem_ptr(&c->mem, addr, c->type_extent);
+  if (p == NULL) {
+    return NULL;
+  }
+  uint64_t meta = pyl_ld_u64(p, L->ob_type_off);
+  if (meta % 8 != 0) {
+    return NULL;
+  }
+  const void *mp = pyl_mem_ptr(&c->mem, meta, c->type_extent);
+  if (mp == NULL || (pyl_ld_u64(mp, L->tp_flags_off) &
+                     PYL_TPF_TYPE_SUBCLASS) == 0) {
+    return NULL;
+  }
+  return p;
+}
+
+/* Rules for types that have no tp_flags subclass bit: find the builtin
+ * among the bases. */
+static uint8_t rule_from_bases(struct pyl_ctx *c, uint64_t addr) {
+  const struct pyl_layout *L = c->L;
+  for (int depth = 0; depth < PYL_BASE_CHAIN_MAX && addr != 0; depth++) {
+    if (addr == L->set_type || addr == L->frozenset_type) {
+      return PYL_SIZE_SET;
+    }
+    if (addr == L->bytearray_type) {
+      return PYL_SIZE_BYTEARRAY;
+    }
+    if (addr == L->object_type) {
+      break;
+    }
+    uint64_t base = 0;
+    if (addr % 8 != 0 ||
+        !pyl_read_u64(&c->mem, addr + L->tp_base_off, &base)) {
+      break;
+    }
+    addr = base;
+  }
+  return PYL_SIZE_PLAIN;
+}
+
+/* From 3.11 these static types size their instances by tp_itemsize but
+ * start with a plain PyObject header: what sits where ob_size would be is
+ * a pointer.  They cannot be subclassed, so their tp_name identifies them. */
+static bool frame_like(struct pyl_ctx *c, const void *p, uint64_t flags) {
+  static const char *const names[] = {"generator", "coroutine",
+                                      "async_generator", "frame"};
+  uint64_t name = pyl_ld_u64(p, c->L->tp_name_off);
+  if (pyl_layout_minor(c->L) < 11 || (flags & PYL_TPF_HEAPTYPE) != 0) {
+    return false;
+  }
+  for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+    size_t len = pyl_strlen(names[i]) + 1;
+    const char *s = pyl_mem_ptr(&c->mem, name, len);
+    if (s != NULL && __builtin_memcmp(s, names[i], len) == 0) {
+      return true;
+    }
+  }
+  return false;
+}
+
+static uint8_t size_rule(struct pyl_ctx *c, uint64_t addr, const void *p,
+                         uint64_t flags, uint64_t itemsize) {
+  if (flags & PYL_TPF_LONG_SUBCLASS) {
+    return PYL_SIZE_INT;
+  }
+  if (itemsize != 0 && frame_like(c, p, flags)) {
+    return PYL_SIZE_FIXED;
+  }
+  if (flags & PYL_TPF_LIST_SUBCLASS) {
+    return PYL_SIZE_LIST;
+  }
+  if (flags & PYL_TPF_UNICODE_SUBCLASS) {
+    return PYL_SIZE_STR;
+  }
+  if (flags & PYL_TPF_DICT_SUBCLASS) {
+    return PYL_SIZE_DICT;
+  }
+  if (flags & (PYL_TPF_TUPLE_SUBCLASS | PYL_TPF_BYTES_SUBCLASS |
+               PYL_TPF_TYPE_SUBCLASS)) {
+    return PYL_SIZE_PLAIN;
+  }
+  return rule_from_bases(c, addr);
+}
+
+/* Fill a record from the type object; false if it is not plausible. */
+static bool describe(struct pyl_ctx *c, uint64_t addr, struct pyl_type *ty) {
+  const struct pyl_layout *L = c->L;
+  const void *p = plausible_type(c, addr);
+  if (p == NULL) {
+    return false;
+  }
+  uint64_t flags = pyl_ld_u64(p, L->tp_flags_off);
+  int64_t basicsize = pyl_ld_i64(p, L->tp_basicsize_off);
+  int64_t itemsize = pyl_ld_i64(p, L->tp_itemsize_off);
+  if (basicsize < PYL_MIN_BASICSIZE || basicsize > PYL_MAX_BASICSIZE ||
+      itemsize < 0 || itemsize > PYL_MAX_ITEMSIZE) {
+    return false;
+  }
+  uint64_t traverse = 0;
+  uint64_t is_gc = 0;
+  if (flags & PYL_TPF_HAVE_GC) {
+    traverse = pyl_ld_u64(p, L->tp_traverse_off);
+    is_gc = pyl_ld_u64(p, L->tp_is_gc_off);
+    if (!pyl_mem_callable(&c->mem, traverse) ||
+        (is_gc != 0 && !pyl_mem_callable(&c->mem, is_gc))) {
+      return false;
+    }
+  }
+  *ty = (struct pyl_type){
+      .addr = addr,
+      .flags = flags,
+      .basicsize = (uint64_t)basicsize,
+      .itemsize = (uint64_t)itemsize,
+      .traverse = traverse,
+      .is_gc = is_gc,
+      .rule = size_rule(c, addr, p, flags, (uint64_t)itemsize),
+      .preheader = (flags & L->preheader_flags) != 0,
+  };
+  return true;
+}
+
+uint32_t pyl_types_resolve_slow(struct pyl_ctx *c, uint64_t addr) {
+  struct pyl_types *t = &c->types;
+  if (addr == 0) {
+    return PYL_NONE;
+  }
+  if (t->htab == NULL) {
+    t->htab = htab_create_alloc_ex(PYL_TYPES_HTAB_INITIAL, rec_hash, rec_eq,
+                                   NULL, &t->a_htab, arena_calloc,
+                                   arena_free);
+    if (t->htab == NULL) {
+      return PYL_NONE;
+    }
+  }
+  uint32_t id = PYL_NONE;
+  void **found = htab_find_slot(t->htab, &addr, NO_INSERT);
+  if (found != NULL) {
+    id = (uint32_t)((struct pyl_type *)*found - t->rec);
+  } else {
+    struct pyl_type ty;
+    if (!describe(c, addr, &ty) ||
+        !pyl_arena_fit(&t->a_rec, (uint64_t)t->n + 1, sizeof(ty))) {
+      return PYL_NONE;
+    }
+    void **slot = htab_find_slot(t->htab, &addr, INSERT);
+    if (slot == NULL) {
+      return PYL_NONE;
+    }
+    id = t->n++;
+    t->rec[id] = ty;
+    *slot = &t->rec[id];
+  }
+  unsigned s = pyl_types_cache_slot(addr);
+  t->cache[s].addr = addr;
+  t->cache[s].id = id;
+  return id;
+}

@@ -1,0 +1,275 @@
+/* walk.c — GC list seeding and the batched traversal loop. */
+#include "walk.h"
+
+#include "engine.h"
+#include "referents.h"
+#include "sizes.h"
+
+enum {
+  PYL_BATCH = 512,       /* referents resolved together */
+  PYL_AHEAD = 8,         /* objects prefetched ahead of the traversal */
+  PYL_HEADER = 16,       /* ob_refcnt + ob_type */
+  PYL_GC_MASK = 3,       /* flag bits in _gc_next/_gc_prev */
+  PYL_NO_SLOT = 0,       /* seeds have no edge; slots are stored + 1 */
+};
+
+struct ref {
+  uint64_t addr;
+  uint64_t hash;
+  uint64_t slot; /* edge slot + 1, or PYL_NO_SLOT for a seed */
+  uint64_t src;  /* referrer address (for warnings), or GC list number */
+};
+
+struct walk {
+  struct pyl_ctx *c;
+  struct pyl_sbuf *msg;
+  struct ref *buf;
+  uint32_t *pending;
+  uint32_t n;
+  uint64_t src_addr;
+  int status;
+};
+
+static void fail(struct walk *w, int status, const char *why) {
+  if (w->status == PYL_OK) {
+    w->status = status;
+    pyl_sbuf_str(w->msg, why);
+  }
+}
+
+static void out_of_memory(struct walk *w) {
+  fail(w, PYL_ENOMEM, "out of helper memory after ");
+  if (w->status == PYL_ENOMEM) {
+    pyl_sbuf_dec(w->msg, w->c->tab.n);
+    pyl_sbuf_str(w->msg, " objects");
+  }
+}
+
+static void drop(struct walk *w, const struct ref *r, const char *why) {
+  struct pyl_sbuf b;
+  if (r->slot != PYL_NO_SLOT) {
+    pyl_csr_set(&w->c->csr, r->slot - 1, PYL_NONE);
+  }
+  if (!pyl_warn(w->c, &b)) {
+    return;
+  }
+  pyl_sbuf_str(&b, why);
+  pyl_sbuf_str(&b, " ");
+  pyl_sbuf_hex(&b, r->addr);
+  if (r->slot != PYL_NO_SLOT) {
+    pyl_sbuf_str(&b, " referenced by object ");
+    pyl_sbuf_hex(&b, r->src);
+  } else {
+    pyl_sbuf_str(&b, " on GC list ");
+    pyl_sbuf_dec(&b, r->src);
+  }
+}
+
+/* A referent not in the table yet: validate it, add it, size it. */
+static void discover(struct walk *w, const struct ref *r) {
+  struct pyl_ctx *c = w->c;
+  const void *p = NULL;
+  if (r->addr % 8 == 0) {
+    p = pyl_mem_ptr(&c->mem, r->addr, PYL_HEADER);
+  }
+  if (p == NULL) {
+    drop(w, r, "skipped unreadable pointer");
+    return;
+  }
+  uint32_t tid = pyl_types_resolve(c, &c->types,
+                                   pyl_ld_u64(p, c->L->ob_type_off));
+  if (tid == PYL_NONE) {
+    drop(w, r, "skipped object with an implausible type at");
+    return;
+  }
+  bool inserted = false;
+  uint32_t idx = pyl_objtab_insert_h(&c->tab, r->addr, r->hash, tid,
+                                     &inserted);
+  if (idx == PYL_NONE) {
+    out_of_memory(w);
+    return;
+  }
+  if (inserted) {
+    struct pyl_type *ty = &c->types.rec[tid];
+    uint64_t size =
+        pyl_object_size(c, ty, r->addr, pyl_object_is_gc(ty, r->addr));
+    ty->count++;
+    ty->bytes += size;
+    c->total_bytes += size;
+    c->n_gc_tracked += r->slot == PYL_NO_SLOT;
+  }
+  if (r->slot != PYL_NO_SLOT) {
+    pyl_csr_set(&c->csr, r->slot - 1, idx);
+  }
+}
+
+/* Resolve the batch: known objects become edges at once, new ones are
+ * discovered after their headers had time to arrive. */
+static void flush(struct walk *w) {
+  struct pyl_ctx *c = w->c;
+  struct pyl_objtab *t = &c->tab;
+  uint32_t n = w->n;
+  uint32_t n_new = 0;
+  w->n = 0;
+  for (uint32_t k = 0; k < n; k++) {
+    w->buf[k].hash = pyl_objtab_hash(w->buf[k].addr);
+    pyl_objtab_prefetch(t, w->buf[k].hash);
+  }
+  for (uint32_t k = 0; k < n; k++) {
+    pyl_objtab_prefetch_confirm(t, w->buf[k].hash);
+  }
+  for (uint32_t k = 0; k < n; k++) {
+    const struct ref *r = &w->buf[k];
+    uint32_t idx = pyl_objtab_find_h(t, r->addr, r->hash);
+    if (idx != PYL_NONE) {
+      if (r->slot != PYL_NO_SLOT) {
+        pyl_csr_set(&c->csr, r->slot - 1, idx);
+      }
+    } else {
+      __builtin_prefetch((const void *)(uintptr_t)r->addr);
+      w->pending[n_new++] = k;
+    }
+  }
+  for (uint32_t j = 0; j < n_new && w->status == PYL_OK; j++) {
+    discover(w, &w->buf[w->pending[j]]);
+  }
+}
+
+static void push(struct walk *w, uint64_t addr, uint64_t slot, uint64_t src) {
+  struct ref *r = &w->buf[w->n++];
+  r->addr = addr;
+  r->slot = slot;
+  r->src = src;
+  if (w->n == PYL_BATCH) {
+    flush(w);
+  }
+}
+
+static int visit(void *obj, void *arg) {
+  struct walk *w = arg;
+  if (w->status != PYL_OK) {
+    return 1;
+  }
+  if (obj == NULL) {
+    return 0;
+  }
+  uint64_t slot = pyl_csr_slot(&w->c->csr);
+  if (slot == UINT64_MAX) {
+    out_of_memory(w);
+    return 1;
+  }
+  push(w, (uint64_t)(uintptr_t)obj, slot + 1, w->src_addr);
+  return 0;
+}
+
+static void corrupt(struct walk *w, unsigned list, uint64_t at,
+                    const char *why) {
+  fail(w, PYL_ECORRUPT, "GC list ");
+  if (w->status == PYL_ECORRUPT) {
+    pyl_sbuf_dec(w->msg, list);
+    pyl_sbuf_str(w->msg, " is inconsistent at ");
+    pyl_sbuf_hex(w->msg, at);
+    pyl_sbuf_str(w->msg, ": ");
+    pyl_sbuf_str(w->msg, why);
+  }
+}
+
+/* Seed the table with one GC list, checking its links as we go. */
+static void seed_list(struct walk *w, unsigned list) {
+  struct pyl_ctx *c = w->c;
+  uint64_t head = pyl_layout_gc_list(c->L, list);
+  const void *hp = pyl_mem_ptr(&c->mem, head, c->L->sizeof_gc_head);
+  if (hp == NULL) {
+    corrupt(w, list, head, "list head unreadable");
+    return;
+  }
+  uint64_t prev = head;
+  uint64_t x = pyl_ld_u64(hp, 0) & ~(uint64_t)PYL_GC_MASK;
+  uint64_t steps = 0;
+  while (x != head && w->status == PYL_OK) {
+    const void *xp = NULL;
+    if (x % 8 == 0) {
+      xp = pyl_mem_ptr(&c->mem, x, c->L->sizeof_gc_head + PYL_HEADER);
+    }
+    if (xp == NULL) {
+      corrupt(w, list, prev, "next link points to unreadable memory");
+      return;
+    }
+    if ((pyl_ld_u64(xp, 8) & ~(uint64_t)PYL_GC_MASK) != prev) {
+      corrupt(w, list, x, "prev link does not match");
+      return;
+    }
+    if (++steps > c->tab.max_objs) {
+      corrupt(w, list, x, "longer than any heap (a loop?)");
+      return;
+    }
+    push(w, x + c->L->sizeof_gc_head, PYL_NO_SLOT, list);
+    prev = x;
+    x = pyl_ld_u64(xp, 0) & ~(uint64_t)PYL_GC_MASK;
+  }
+  if (w->status == PYL_OK &&
+      (pyl_ld_u64(hp, 8) & ~(uint64_t)PYL_GC_MASK) != prev) {
+    corrupt(w, list, head, "head prev link does not match the last node");
+  }
+}
+
+static void traverse_all(struct walk *w) {
+  struct pyl_ctx *c = w->c;
+  struct pyl_objtab *t = &c->tab;
+  for (uint32_t i = 0; w->status == PYL_OK; i++) {
+    if (i == t->n) {
+      flush(w);
+      if (i == t->n || w->status != PYL_OK) {
+        break;
+      }
+    }
+    if (i + PYL_AHEAD < t->n) {
+      __builtin_prefetch((const void *)(uintptr_t)t->addr[i + PYL_AHEAD]);
+    }
+    const struct pyl_type *ty = &c->types.rec[t->type[i]];
+    uint64_t obj = t->addr[i];
+    if (!pyl_object_is_gc(ty, obj)) {
+      continue;
+    }
+    if (!pyl_csr_begin(&c->csr, i)) {
+      out_of_memory(w);
+      break;
+    }
+    w->src_addr = obj;
+    pyl_referents(ty, obj, visit, w);
+  }
+}
+
+int pyl_walk(struct pyl_ctx *c, uint64_t flags, struct pyl_sbuf *msg) {
+  struct walk w = {.c = c, .msg = msg, .status = PYL_OK};
+  uint32_t collecting = 0;
+  if (!pyl_read_u32(&c->mem, c->L->gc_collecting_addr, &collecting)) {
+    pyl_sbuf_str(msg, "layout field gc_collecting_addr is unreadable");
+    return PYL_ELAYOUT;
+  }
+  if (collecting != 0 && (flags & PYL_CENSUS_FORCE) == 0) {
+    pyl_sbuf_str(msg, "a garbage collection is in progress; its objects "
+                      "are on temporary lists (force to walk anyway)");
+    return PYL_EGCBUSY;
+  }
+  pyl_arena_reset(&c->work);
+  w.buf = pyl_arena_alloc(&c->work, sizeof(struct ref) * PYL_BATCH, 64);
+  w.pending = pyl_arena_alloc(&c->work, sizeof(uint32_t) * PYL_BATCH, 64);
+  if (w.buf == NULL || w.pending == NULL) {
+    out_of_memory(&w);
+    return w.status;
+  }
+  for (unsigned l = 0; l < c->L->gc_list_count && w.status == PYL_OK; l++) {
+    seed_list(&w, l);
+  }
+  if (w.status == PYL_OK) {
+    flush(&w);
+  }
+  if (w.status == PYL_OK) {
+    traverse_all(&w);
+  }
+  if (w.status == PYL_OK && !pyl_csr_finish(&c->csr, c->tab.n)) {
+    out_of_memory(&w);
+  }
+  return w.status;
+}

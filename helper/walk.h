@@ -1,0 +1,28 @@
+/*
+ * walk.h — building the graph: every object of the heap and its edges.
+ *
+ * Seeds are the objects on every GC list of the layout (all generations,
+ * permanent included).  Objects are then processed in table order; each
+ * GC-managed one is traversed, its referents are resolved to indices
+ * (new ones join the table, to be processed in turn) and become its edges.
+ * The result is the set gc.get_objects() (after gc.unfreeze()) plus the
+ * closure of gc.get_referents() over it.
+ *
+ * Referents are resolved in batches so their cache misses overlap: hash
+ * all, prefetch the hash slots, probe, prefetch the headers of the new
+ * ones, then read their types.
+ */
+#ifndef PYL_WALK_H
+#define PYL_WALK_H
+
+#include "util.h"
+
+#include <stdint.h>
+
+struct pyl_ctx;
+
+/* Build the graph into the (cleared) tables of c.  Returns PYL_OK or a
+ * negative status with the cause in msg. */
+int pyl_walk(struct pyl_ctx *c, uint64_t flags, struct pyl_sbuf *msg);
+
+#endif /* PYL_WALK_H */

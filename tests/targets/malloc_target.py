@@ -1,0 +1,42 @@
+"""Target with a thread that keeps calling malloc (for the "thread inside
+malloc" refusal).  Prints a ready line, blocks reading stdin; once woken
+it checks that the allocating thread is still making progress, prints
+{"progress": bool, "allocations": int} and exits 0.
+"""
+
+import json
+import os
+import platform
+import sys
+import threading
+import time
+
+count = [0]
+
+
+def churn():
+    while True:
+        # Above pymalloc's 512-byte limit: every allocation is a malloc().
+        block = bytearray(1 << 16)
+        del block
+        count[0] += 1
+        time.sleep(0.001)
+
+
+threading.Thread(target=churn, name="churn", daemon=True).start()
+while count[0] == 0:
+    time.sleep(0.01)
+
+sys.stdout.write(json.dumps({
+    "ready": True,
+    "pid": os.getpid(),
+    "python_version": platform.python_version(),
+}) + "\n")
+sys.stdout.flush()
+
+os.read(0, 1 << 16)
+before = count[0]
+time.sleep(0.3)
+after = count[0]
+sys.stdout.write(json.dumps({"progress": after > before, "allocations": after}) + "\n")
+sys.stdout.flush()

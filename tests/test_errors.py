@@ -1,0 +1,199 @@
+"""Every refusal and error: a one-line 'pyleaks:' message saying the
+cause, a non-zero exit status, no Python traceback, and the target left as
+it was."""
+
+import os
+import shutil
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+
+import harness
+
+
+def _wait_for(cond, what, timeout=10.0):
+    deadline = time.monotonic() + timeout
+    while not cond():
+        assert time.monotonic() < deadline, "timed out waiting for " + what
+        time.sleep(0.02)
+
+
+def _assert_left_running(target_or_pid):
+    pid = getattr(target_or_pid, "pid", target_or_pid)
+    assert harness.proc_state(pid) == "S", "state %r" % harness.proc_state(pid)
+    assert harness.tracer_pid(pid) == 0
+
+
+@pytest.fixture
+def sleeper():
+    p = subprocess.Popen(["sleep", "300"], start_new_session=True)
+    yield p
+    p.kill()
+    p.wait(timeout=10)
+
+
+def test_not_a_python_process(built, sleeper):
+    _wait_for(lambda: harness.proc_state(sleeper.pid) == "S", "sleep to start")
+    r = harness.pyleaks(sleeper.pid)
+    harness.assert_refused(r, "python")
+    _assert_left_running(sleeper.pid)
+
+
+@pytest.mark.parametrize("minor", ["3.7", "3.6", "2.7"])
+def test_old_interpreter_refused(built, minor):
+    """3.7 must be named as unsupported; 3.6 and 2.7 (no _PyRuntime at all)
+    must at least be refused cleanly."""
+    it = harness.find_pyenv(minor)
+    if not it.available:
+        pytest.skip(it.skip_reason())
+    p = subprocess.Popen([it.path, "-c", "import sys, time; sys.stdout.write('ready\\n'); "
+                          "sys.stdout.flush(); time.sleep(300)"],
+                         stdout=subprocess.PIPE, env=harness.clean_env())
+    try:
+        assert p.stdout.readline().strip() == b"ready"
+        r = harness.pyleaks(p.pid)
+        if minor == "3.7":
+            harness.assert_refused(r, "3.7", alternatives=("not supported", "unsupported"))
+        else:
+            harness.assert_refused(r)
+        _assert_left_running(p.pid)
+    finally:
+        p.kill()
+        p.wait(timeout=10)
+        p.stdout.close()
+
+
+@pytest.fixture(scope="session")
+def stripped_libdir(tmp_path_factory, built):
+    """A copy of pyenv 3.11's libpython without DWARF (symbols kept)."""
+    it = harness.find_pyenv("3.11")
+    if not it.available:
+        pytest.skip(it.skip_reason())
+    lib = Path(it.path).resolve().parent.parent / "lib" / "libpython3.11.so.1.0"
+    if not lib.exists():
+        pytest.skip("%s has no shared libpython (looked for %s)" % (it.path, lib))
+    d = tmp_path_factory.mktemp("stripped-lib")
+    shutil.copy2(lib, d / lib.name)
+    harness.run(["objcopy", "--strip-debug", d / lib.name], timeout=120)
+    return it, d / lib.name
+
+
+def test_no_debug_symbols(make_target, stripped_libdir):
+    it, lib = stripped_libdir
+    t = make_target(it.path, env=harness.clean_env(LD_LIBRARY_PATH=str(lib.parent)))
+    assert any(m.path == str(lib) for m in t.maps()), "target did not load the stripped copy"
+    r = harness.pyleaks(t.pid)
+    harness.assert_refused(r, "debug", lib.name.split(".so")[0])
+    _assert_left_running(t)
+    harness.assert_untouched(t.wake())
+
+
+def test_already_traced(make_target, primary):
+    t = make_target(primary.path)
+    strace = subprocess.Popen(["strace", "-p", str(t.pid), "-o", os.devnull],
+                              stderr=subprocess.DEVNULL, start_new_session=True)
+    try:
+        _wait_for(lambda: harness.tracer_pid(t.pid) == strace.pid, "strace to attach")
+        r = harness.pyleaks(t.pid)
+        harness.assert_refused(r, "trace", str(strace.pid))
+        assert harness.tracer_pid(t.pid) == strace.pid, "the other tracer lost the process"
+    finally:
+        strace.terminate()
+        strace.wait(timeout=10)
+    _wait_for(lambda: harness.tracer_pid(t.pid) == 0, "strace to detach")
+    harness.assert_untouched(t.wake())
+
+
+def test_stopped_target(make_target, primary):
+    """Attaching would resume a SIGSTOPped process: refuse, leave it stopped."""
+    t = make_target(primary.path)
+    os.kill(t.pid, signal.SIGSTOP)
+    _wait_for(lambda: t.state() == "T", "SIGSTOP")
+    r = harness.pyleaks(t.pid)
+    harness.assert_refused(r, "stopped")
+    time.sleep(0.2)
+    assert t.state() == "T", "the stopped target was resumed (state %r)" % t.state()
+    assert harness.tracer_pid(t.pid) == 0
+    os.kill(t.pid, signal.SIGCONT)
+    _wait_for(lambda: t.state() == "S", "SIGCONT")
+    harness.assert_untouched(t.wake())
+
+
+def test_unknown_type(make_target, primary):
+    t = make_target(primary.path)
+    before = t.maps()
+    r = harness.pyleaks(t.pid, "py-objects NoSuchType_7d1f")
+    harness.assert_refused(r, "NoSuchType_7d1f")
+    _assert_left_running(t)
+    assert not harness.maps_problems(before, t.maps())
+    harness.assert_untouched(t.wake())
+
+
+def test_ambiguous_short_name(make_target, primary):
+    t = make_target(primary.path)
+    r = harness.pyleaks(t.pid, "py-objects Ambig")
+    harness.assert_refused(r, "app.a.Ambig", "app.b.Ambig")
+    harness.assert_untouched(t.wake())
+
+
+BAD_ARGUMENTS = [
+    ("no_type", "py-objects", ("type",)),
+    ("top_not_int", "py-leaks --top x", ("--top",)),
+    ("unknown_sort", "py-leaks --sort size", ("--sort",)),
+    ("limit_not_int", "py-objects dict --limit x", ("--limit",)),
+    ("unknown_option", "py-leaks --bogus", ("--bogus",)),
+]
+
+
+@pytest.fixture(scope="module")
+def bad_arguments_session(primary):
+    """All bad commands in one session, then a good one: the session must
+    recover, and the target be untouched."""
+    t = harness.Target(primary.path)
+    try:
+        named = [(n, c) for n, c, _ in BAD_ARGUMENTS] + [("good", "py-leaks --json")]
+        r = harness.pyleaks(t.pid, *harness.commands_with_markers(named), merge=True)
+        report = t.wake()
+        return t, r, harness.sections(r.stdout), report
+    finally:
+        t.close()
+
+
+@pytest.mark.parametrize("name,cmd,needles", BAD_ARGUMENTS, ids=[b[0] for b in BAD_ARGUMENTS])
+def test_bad_arguments(bad_arguments_session, name, cmd, needles):
+    t, r, out, report = bad_arguments_session
+    harness.assert_no_traceback(r)
+    assert r.returncode != 0, r.describe()
+    lines = [ln.strip() for ln in out.get(name, "").splitlines() if ln.strip().startswith("pyleaks:")]
+    assert lines, "no pyleaks message for %r:\n%s" % (cmd, out.get(name))
+    for n in needles:
+        assert n.lower() in " ".join(lines).lower(), "%r: message does not mention %r: %s" % (cmd, n, lines)
+
+
+def test_session_recovers_after_bad_arguments(bad_arguments_session):
+    t, r, out, report = bad_arguments_session
+    j = harness.one_json(out["good"], "py-leaks --json after errors")
+    rows = harness.census_rows(j)
+    assert rows["__main__.Plain"]["count"] == t.ready["expect"]["__main__.Plain"]
+    harness.assert_untouched(report)
+
+
+def test_thread_inside_malloc(make_target, primary):
+    t = make_target(primary.path, harness.MALLOC_TARGET)
+    before = t.maps()
+    r = harness.pyleaks(t.pid, "break malloc", "continue", "py-leaks")
+    harness.assert_refused(r, "malloc")
+    _assert_left_running(t)
+    assert not harness.maps_problems(before, t.maps())
+    report = t.wake()
+    assert report["progress"], "the allocating thread stopped making progress: %s" % report
+
+
+def test_target_killed_mid_session(make_target, primary):
+    t = make_target(primary.path)
+    r = harness.pyleaks(t.pid, "shell kill -9 %d" % t.pid, "py-leaks")
+    harness.assert_refused(r, alternatives=("exit", "vanish", "gone", "killed", "no longer"))
+    assert t.proc.wait(timeout=10) == -signal.SIGKILL
