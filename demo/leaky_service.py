@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
 """A small "web service" that leaks memory the way real ones do.
 
-It serves bursts of fake requests, then sits idle (the common state of a
-server when somebody attaches a debugger to it).  Every request leaves
+It serves a warm-up of fake requests, then a burst every few seconds, and
+sits idle in between (the common state of a server when somebody attaches
+a debugger to it).  Every request leaves
 something behind, through five classic causes:
 
 1. a module-level cache of request objects that nothing ever evicts;
@@ -147,20 +148,23 @@ def signal_ready(path):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--burst", type=int, default=1000,
-                        help="requests served per burst (default 1000)")
+    parser.add_argument("--warmup", type=int, default=5000,
+                        help="requests served before signalling ready "
+                             "(default 5000)")
+    parser.add_argument("--burst", type=int, default=500,
+                        help="requests served per later burst (default 500)")
     parser.add_argument("--interval", type=float, default=5.0,
                         help="seconds between bursts (default 5)")
-    parser.add_argument("--lifetime", type=float, default=600.0,
-                        help="exit after this many seconds (default 600)")
+    parser.add_argument("--lifetime", type=float, default=300.0,
+                        help="exit after this many seconds (default 300)")
     parser.add_argument("--ready-file",
-                        help="write our PID here once the first burst is served")
+                        help="write our PID here once the warm-up is served")
     args = parser.parse_args()
 
     allow_debuggers()
     parent = os.getppid()
     started = time.monotonic()
-    next_id = serve_burst(1, args.burst)
+    next_id = serve_burst(1, args.warmup)
     print("leaky_service: pid %d ready, %d requests served"
           % (os.getpid(), next_id - 1), flush=True)
     if args.ready_file:

@@ -5,6 +5,7 @@ pyl_engine_sources = \
 	helper/arena.c helper/arena.h \
 	helper/census.c \
 	helper/csr.c helper/csr.h \
+	helper/decode.c helper/decode.h \
 	helper/engine.c helper/engine.h \
 	helper/include/pyleaks_abi.h \
 	helper/layout.c helper/layout.h \

@@ -3,7 +3,6 @@
 
 enum {
   PYL_OBJTAB_MIN_CAP = 1 << 16,
-  PYL_OBJTAB_PREFETCH_AHEAD = 16,
   PYL_ARENA_FLOOR = 1 << 20,
 };
 
@@ -65,17 +64,20 @@ void pyl_objtab_release(struct pyl_objtab *t) {
   t->max_objs = 0;
 }
 
-static void place(uint64_t *slots, uint64_t cap, uint64_t h, uint32_t idx) {
-  uint64_t pos = ((h >> 32) * cap) >> 32;
+/* Put a slot value (tag and index) into a table of cap slots. */
+static void place(uint64_t *slots, uint64_t cap, uint64_t slot) {
+  uint64_t pos = ((slot >> 32) * cap) >> 32;
   while (slots[pos] != 0) {
     if (++pos == cap) {
       pos = 0;
     }
   }
-  slots[pos] = ((h & 0xffffffffull) << 32) | ((uint64_t)idx + 1);
+  slots[pos] = slot;
 }
 
-/* Rehash every object into the other (zeroed) slot arena. */
+/* Move every slot into the other (zeroed) arena, twice as large.  The new
+ * home of a slot is twice its old home (give or take one), so reading the
+ * old table in order writes the new one in order. */
 static bool grow(struct pyl_objtab *t) {
   uint64_t cap = t->cap == 0 ? PYL_OBJTAB_MIN_CAP : t->cap * 2;
   unsigned next = t->cur ^ 1u;
@@ -84,14 +86,10 @@ static bool grow(struct pyl_objtab *t) {
     return false;
   }
   uint64_t *slots = (uint64_t *)(void *)dst->base;
-  const uint64_t *addr = t->addr;
-  uint32_t n = t->n;
-  for (uint32_t i = 0; i < n; i++) {
-    if (i + PYL_OBJTAB_PREFETCH_AHEAD < n) {
-      uint64_t ha = pyl_objtab_hash(addr[i + PYL_OBJTAB_PREFETCH_AHEAD]);
-      __builtin_prefetch(&slots[((ha >> 32) * cap) >> 32], 1);
+  for (uint64_t p = 0; p < t->cap; p++) {
+    if (t->slots[p] != 0) {
+      place(slots, cap, t->slots[p]);
     }
-    place(slots, cap, pyl_objtab_hash(addr[i]), i);
   }
   if (t->cap != 0) {
     pyl_arena_decommit(&t->a_slots[t->cur]);
@@ -125,7 +123,7 @@ uint32_t pyl_objtab_insert_h(struct pyl_objtab *t, uint64_t key, uint64_t h,
   }
   t->addr[idx] = key;
   t->type[idx] = type;
-  place(t->slots, t->cap, h, idx);
+  place(t->slots, t->cap, (pyl_objtab_tag(h) << 32) | ((uint64_t)idx + 1));
   t->n = idx + 1;
   *inserted = true;
   return idx;

@@ -4,10 +4,12 @@
  * Objects get indices 0..n-1 in discovery order.  Per object the table
  * keeps its address (addr[], 8 bytes) and its type id (type[], 4 bytes);
  * an open-addressing hash maps address -> index.  A hash slot is one
- * uint64_t: (32-bit tag << 32) | (index + 1), 0 meaning empty, so a probe
+ * uint64_t: (tag << 32) | (index + 1), 0 meaning empty, so a probe
  * compares tags without touching addr[] and fresh (zero) pages are an
- * empty table.  The home slot is a multiply-shift of the hash by the
- * capacity (any capacity works, not only powers of two).
+ * empty table.  The tag is the high half of the hash and the home slot is
+ * tag * capacity >> 32: growing the table then needs no hash recomputed
+ * (no addr[] reads), and walking the old table in order writes the new
+ * one almost sequentially.
  *
  * Lookups on the hot path are batched by the caller: hash a batch, call
  * pyl_objtab_prefetch() for each, then probe, so the cache misses of a
@@ -57,9 +59,11 @@ static inline uint64_t pyl_objtab_hash(uint64_t key) {
   return key;
 }
 
+static inline uint64_t pyl_objtab_tag(uint64_t h) { return h >> 32; }
+
 static inline uint64_t pyl_objtab_home(const struct pyl_objtab *t,
                                        uint64_t h) {
-  return ((h >> 32) * t->cap) >> 32;
+  return (pyl_objtab_tag(h) * t->cap) >> 32;
 }
 
 static inline void pyl_objtab_prefetch(const struct pyl_objtab *t,
@@ -75,7 +79,7 @@ static inline uint32_t pyl_objtab_find_h(const struct pyl_objtab *t,
     return PYL_NONE;
   }
   uint64_t pos = pyl_objtab_home(t, h);
-  uint64_t tag = h & 0xffffffffull;
+  uint64_t tag = pyl_objtab_tag(h);
   for (;;) {
     uint64_t s = t->slots[pos];
     if (s == 0) {
@@ -103,7 +107,7 @@ static inline void pyl_objtab_prefetch_confirm(const struct pyl_objtab *t,
     return;
   }
   uint64_t s = t->slots[pyl_objtab_home(t, h)];
-  if (s != 0 && (s >> 32) == (h & 0xffffffffull)) {
+  if (s != 0 && (s >> 32) == pyl_objtab_tag(h)) {
     __builtin_prefetch(&t->addr[(uint32_t)s - 1]);
   }
 }

@@ -22,8 +22,10 @@ typedef int (*pyl_visit_fn)(void *referent, void *arg);
  * static type. */
 bool pyl_object_is_gc(const struct pyl_type *ty, uint64_t addr);
 
+struct pyl_ctx;
+
 /* Visit the referents of a GC-managed object. */
-void pyl_referents(const struct pyl_type *ty, uint64_t addr,
-                   pyl_visit_fn visit, void *arg);
+void pyl_referents(struct pyl_ctx *c, const struct pyl_type *ty,
+                   uint64_t addr, pyl_visit_fn visit, void *arg);
 
 #endif /* PYL_REFERENTS_H */

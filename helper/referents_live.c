@@ -1,6 +1,8 @@
 /* referents_live.c — tp_is_gc and tp_traverse, called in the live target. */
 #include "referents.h"
 
+#include "decode.h"
+
 typedef int (*pyl_is_gc_slot)(void *obj);
 typedef int (*pyl_traverse_slot)(void *obj, pyl_visit_fn visit, void *arg);
 
@@ -29,7 +31,11 @@ bool pyl_object_is_gc(const struct pyl_type *ty, uint64_t addr) {
   return as_is_gc(ty->is_gc)((void *)(uintptr_t)addr) != 0;
 }
 
-void pyl_referents(const struct pyl_type *ty, uint64_t addr,
-                   pyl_visit_fn visit, void *arg) {
+void pyl_referents(struct pyl_ctx *c, const struct pyl_type *ty,
+                   uint64_t addr, pyl_visit_fn visit, void *arg) {
+  if (ty->decode == PYL_DECODE_STRUCTSEQ) {
+    pyl_decode_structseq(c, ty, addr, visit, arg);
+    return;
+  }
   (void)as_traverse(ty->traverse)((void *)(uintptr_t)addr, visit, arg);
 }

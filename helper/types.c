@@ -173,6 +173,38 @@ static uint8_t size_rule(struct pyl_ctx *c, uint64_t addr, const void *p,
   return rule_from_bases(c, addr);
 }
 
+/* A struct sequence type has one T_OBJECT member per named field at
+ * ob_item[i]; the last field is named, so the highest index gives
+ * n_fields (hidden fields included, as structseq_traverse visits them). */
+static uint32_t structseq_fields(struct pyl_ctx *c, const void *p) {
+  enum {
+    MEMBER_SIZE = 40, /* PyMemberDef: name, type, offset, flags, doc */
+    MEMBER_TYPE = 8,
+    MEMBER_OFFSET = 16,
+    T_OBJECT = 6,
+    MAX_MEMBERS = 1024,
+  };
+  const struct pyl_layout *L = c->L;
+  uint64_t members = L->tp_members_off ? pyl_ld_u64(p, L->tp_members_off) : 0;
+  uint32_t nfields = 0;
+  for (uint32_t i = 0; members != 0 && i < MAX_MEMBERS; i++) {
+    const void *m = pyl_mem_ptr(&c->mem, members + (uint64_t)i * MEMBER_SIZE,
+                                MEMBER_SIZE);
+    if (m == NULL || pyl_ld_u64(m, 0) == 0) {
+      break;
+    }
+    int64_t off = pyl_ld_i64(m, MEMBER_OFFSET);
+    if (pyl_ld_u32(m, MEMBER_TYPE) == T_OBJECT &&
+        off >= (int64_t)L->tuple_ob_item_off) {
+      uint64_t idx = ((uint64_t)off - L->tuple_ob_item_off) / sizeof(uint64_t);
+      if (idx < MAX_MEMBERS && idx + 1 > nfields) {
+        nfields = (uint32_t)idx + 1;
+      }
+    }
+  }
+  return nfields;
+}
+
 /* Fill a record from the type object; false if it is not plausible. */
 static bool describe(struct pyl_ctx *c, uint64_t addr, struct pyl_type *ty) {
   const struct pyl_layout *L = c->L;
@@ -207,6 +239,10 @@ static bool describe(struct pyl_ctx *c, uint64_t addr, struct pyl_type *ty) {
       .rule = size_rule(c, addr, p, flags, (uint64_t)itemsize),
       .preheader = (flags & L->preheader_flags) != 0,
   };
+  if (traverse != 0 && traverse == L->structseq_traverse) {
+    ty->decode = PYL_DECODE_STRUCTSEQ;
+    ty->nfields = structseq_fields(c, p);
+  }
   return true;
 }
 

@@ -45,6 +45,12 @@ enum pyl_size_rule {
                      a tp_itemsize but no ob_size field */
 };
 
+/* How referents are found when not by calling tp_traverse. */
+enum pyl_decode {
+  PYL_DECODE_TRAVERSE = 0, /* call tp_traverse */
+  PYL_DECODE_STRUCTSEQ,    /* structseq_traverse needs a thread state */
+};
+
 struct pyl_type {
   uint64_t addr; /* first: the hash table keys on it */
   uint64_t flags;
@@ -56,8 +62,10 @@ struct pyl_type {
   uint64_t bytes;    /* their shallow sizes */
   uint32_t name_off; /* qualified name, in the names area */
   uint32_t qualname_off;
-  uint32_t row; /* census row (types merged by name) */
-  uint8_t rule; /* enum pyl_size_rule */
+  uint32_t row;     /* census row (types merged by name) */
+  uint32_t nfields; /* PYL_DECODE_STRUCTSEQ: fields incl. hidden ones */
+  uint8_t rule;     /* enum pyl_size_rule */
+  uint8_t decode;   /* enum pyl_decode */
   uint8_t preheader;
 };
 

@@ -6,7 +6,7 @@
 #include "sizes.h"
 
 enum {
-  PYL_BATCH = 512,       /* referents resolved together */
+  PYL_BATCH = 256,       /* referents resolved together */
   PYL_AHEAD = 8,         /* objects prefetched ahead of the traversal */
   PYL_HEADER = 16,       /* ob_refcnt + ob_type */
   PYL_GC_MASK = 3,       /* flag bits in _gc_next/_gc_prev */
@@ -236,7 +236,7 @@ static void traverse_all(struct walk *w) {
       break;
     }
     w->src_addr = obj;
-    pyl_referents(ty, obj, visit, w);
+    pyl_referents(c, ty, obj, visit, w);
   }
 }
 

@@ -34,7 +34,7 @@ trap 'exit 143' TERM
   >"$workdir/demo.log" 2>&1 &
 demo_pid=$!
 
-# It signals ready once it has served its first burst of requests.
+# It signals ready once it has served its warm-up requests.
 for _ in $(seq 300); do
   [ -s "$workdir/ready" ] && break
   if ! kill -0 "$demo_pid" 2>/dev/null; then
@@ -55,9 +55,17 @@ shown=${pyleaks#"$ql_top"/}
 [ "$shown" = "$pyleaks" ] || shown=./$shown
 
 status=0
+# Shell words as a person would type them: 'py-objects Request --limit 5'.
+quote() {
+  case $1 in
+    *[!A-Za-z0-9_./=:-]* | '') printf "'%s'" "${1//\'/\'\\\'\'}" ;;
+    *) printf '%s' "$1" ;;
+  esac
+}
 run() {
+  local arg
   printf '\n$ %s' "$shown"
-  printf ' %q' "$@"
+  for arg in "$@"; do printf ' %s' "$(quote "$arg")"; done
   printf '\n'
   "$pyleaks" "$@" || {
     local rc=$?
@@ -68,13 +76,14 @@ run() {
 
 echo
 ql_say "demo service running: PID $demo_pid, $python (Python $version)."
-echo "    It has served ${served:-its first} requests and keeps every one of"
+echo "    It has served ${served:-its warm-up} requests and keeps every one of"
 echo "    them, plus sessions, renderers, audit events and failed requests'"
 echo "    tracebacks. Which types pile up, and how much memory do they take?"
 run --pid "$demo_pid"
 
 echo
-ql_say "Request objects pile up. Which ones? Their addresses, to dig further:"
+ql_say "The service's own classes pile up, about one of each per request served."
+echo "    Which Request objects are alive? The first five, by address:"
 run --pid "$demo_pid" -c 'py-objects Request --limit 5'
 
 stop_demo

@@ -79,7 +79,7 @@ ql_build_pyleaks() {
     ql_build=$ql_top
   fi
   mkdir -p "$ql_build"
-  if [ ! -x "$ql_top/configure" ]; then
+  if [ ! -x "$ql_top/configure" ] || [ ! -f "$ql_top/Makefile.in" ]; then
     ql_say "bootstrapping (autoreconf)"
     ql_step "$ql_build/quickstart-bootstrap.log" "$ql_top/bootstrap"
   fi

@@ -18,7 +18,8 @@ stamp=$ql_build/quickstart-check.stamp
 : >"$stamp"
 set +e
 # Serial on purpose: check-TESTS and the pytest run would interleave.
-make --no-print-directory -C "$ql_build" check 2>&1 | tee "$log"
+# Unbuffered, so pytest's progress shows as it goes despite the pipe.
+PYTHONUNBUFFERED=1 make --no-print-directory -C "$ql_build" check 2>&1 | tee "$log"
 status=${PIPESTATUS[0]}
 set -e
 

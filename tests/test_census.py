@@ -72,7 +72,7 @@ def test_edges_match_referents(session):
     """Every tp_traverse visit of every object is one reference."""
     j = session.json("census")
     o = session.report
-    slack = 10 * max(1, sum(harness.WAKEUP_TOLERANCE.values()))
+    slack = sum(harness.WAKEUP_TOLERANCE.values())
     assert abs(j["edges"] - o["refs_total"]) <= slack, (j["edges"], o["refs_total"])
 
 

@@ -32,3 +32,6 @@ def test_libpython_extension_loaded(session):
     bt = session.out["py_bt"]
     fn = session.ready["block_function"]
     assert fn in bt and "heap_target.py" in bt, "py-bt does not show %s:\n%s" % (fn, bt)
+    # A libpython.py of another CPython version gets line numbers wrong.
+    line = 'heap_target.py", line %d, in %s' % (session.ready["block_line"], fn)
+    assert line in bt, "py-bt does not show %r:\n%s" % (line, bt)

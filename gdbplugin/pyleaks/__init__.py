@@ -3,9 +3,14 @@
 gdb sources pyleaks.gdb, which puts this package on sys.path and calls
 setup() with the paths of the helper library and of layout_fields.def."""
 
+import importlib
+
 import gdb
 
 from . import api, session
+
+# One module per command; importing one registers its command.
+COMMAND_MODULES = ("leaks", "objects", "finish", "layout_cmd")
 
 _ready = False
 
@@ -38,7 +43,8 @@ def setup(helper_path, layout_def):
     if _ready:
         return
     SafePointTimeout()
-    from .commands import finish, layout_cmd, leaks, objects  # noqa: F401
+    for name in COMMAND_MODULES:
+        importlib.import_module(".commands." + name, __name__)
     session.connect_events(_on_gdb_exiting)
     _ready = True
 

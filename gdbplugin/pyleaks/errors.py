@@ -4,6 +4,8 @@ of gdb's own exceptions into it.
 Every message is one line: "pyleaks: <cause>. <what to do>".  Commands never
 let a Python traceback reach the user (see commands/__init__.py)."""
 
+import time
+
 import gdb
 
 
@@ -29,6 +31,18 @@ def process_alive(pid):
     return state not in (b"Z", b"X")
 
 
+def dead_soon(pid, wait=0.3):
+    """True when the process is gone or becomes a zombie within `wait`
+    seconds: a SIGKILLed process takes a moment to be reaped by the kernel,
+    and reads of its memory fail meanwhile."""
+    deadline = time.monotonic() + wait
+    while process_alive(pid):
+        if time.monotonic() >= deadline:
+            return False
+        time.sleep(0.01)
+    return True
+
+
 def exited_error():
     return PyleaksError("the target process exited (or was killed)",
                         "Attach to a running process")
@@ -43,8 +57,8 @@ def translate(exc, pid=None):
     inferior = gdb.selected_inferior()
     if pid is None:
         pid = inferior.pid
-    if (pid and not process_alive(pid)) or (pid and inferior.pid == 0) \
-            or "exited while in a function called from GDB" in str(exc):
+    if "exited while in a function called from GDB" in str(exc) or \
+            (pid and inferior.pid == 0) or (pid and dead_soon(pid)):
         return exited_error()
     if isinstance(exc, gdb.MemoryError):
         return PyleaksError("cannot read the target's memory (%s)" % text,

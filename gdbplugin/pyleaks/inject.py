@@ -8,6 +8,7 @@ copy is removed as soon as dlopen() returned; the mapping keeps it alive."""
 
 import hashlib
 import os
+import time
 
 import gdb
 
@@ -36,7 +37,7 @@ class Helper:
         self.arg_size = self.call("pyl_arg_size")
 
     def call(self, name, *args):
-        return infcall.call(self.entries[name], args)
+        return infcall.call(self.entries[name], args, name=name)
 
     def write(self, address, data):
         gdb.selected_inferior().write_memory(address, data)
@@ -52,7 +53,10 @@ def _copy_into_target(pid, helper_path):
         raise PyleaksError("cannot read the helper library %s (%s)"
                            % (helper_path, exc.strerror),
                            "Build it with 'make', or reinstall pyleaks")
-    digest = hashlib.sha256(content + b"%d:%d" % (os.getpid(), pid))
+    # A name never used before: dlopen() of a path already loaded would
+    # only return the old handle.
+    digest = hashlib.sha256(content + b"%d:%d:%d" % (os.getpid(), pid,
+                                                   time.monotonic_ns()))
     name = "pyleaks-helper-%d-%s.so" % (os.getuid(), digest.hexdigest()[:16])
     errors = []
     for directory in _TARGET_DIRS:
@@ -117,8 +121,11 @@ def _munmap(page):
 def _dlopen(page, target_path):
     inferior = gdb.selected_inferior()
     inferior.write_memory(page, target_path.encode() + b"\0")
+    # auto-solib-add off: gdb would read the helper's symbols lazily, from
+    # a file we are about to delete; the target needs none of them.
     handle = infcall.call("dlopen", (page, RTLD_NOW),
-                          signature=["const char *", "int"], ret="void *")
+                          signature=["const char *", "int"], ret="void *",
+                          settings=(("auto-solib-add", "off"),))
     if handle:
         return handle
     err = infcall.call("dlerror", (), ret="char *")

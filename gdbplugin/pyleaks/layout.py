@@ -201,6 +201,11 @@ RULES = {
     "frozenset_type": (_a("PyFrozenSet_Type"), None, None),
     "module_type": (_a("PyModule_Type"), None, None),
     "none_object": (_a("_Py_NoneStruct"), None, None),
+    # Optional (0 = unknown): the helper then traverses struct sequences
+    # with their own tp_traverse.
+    "structseq_traverse": (
+        lambda target: address_of("structseq_traverse") or 0, None, None),
+    "tp_members_off": (_o("PyTypeObject", "tp_members"), None, None),
 }
 
 # Filled from the interpreter list, not from a rule (see gc_lists()).
@@ -304,8 +309,8 @@ def _validate(target, values):
             bad.append("%s=%d" % (name, value))
         elif name.startswith("sizeof_") and not 0 < value <= 4096:
             bad.append("%s=%d" % (name, value))
-        elif name.startswith("unicode_") and name.endswith(("_bit", "_shift")) \
-                and not 0 <= value < 32:
+        elif name.startswith("unicode_") and \
+                name.endswith(("_bit", "_shift")) and not 0 <= value < 32:
             bad.append("%s=%d" % (name, value))
         elif (name.endswith("_type") or name == "none_object") \
                 and value < 4096:

@@ -9,7 +9,6 @@ Two questions:
   the GIL, or the holder blocked in a system call, is safe; otherwise that
   one thread is let run to the point where it releases the GIL."""
 
-import os
 import re
 import threading
 import time
@@ -127,22 +126,26 @@ def _thread_of(tstate_addr, target):
     return None
 
 
-def _in_syscall(thread):
-    """True when the thread is stopped in the kernel: its pc is right after
-    a `syscall` instruction (0f 05)."""
+SAFE_POINTS = ("PyEval_SaveThread", "drop_gil")
+
+
+def _already_safe(thread):
+    """True when the thread is stopped in the kernel (its pc is right after
+    a `syscall` instruction, 0f 05), or already at one of the safe points
+    (e.g. the user stopped it there)."""
     selected = gdb.selected_thread()
     try:
         thread.switch()
-        pc = gdb.newest_frame().pc()
+        frame = gdb.newest_frame()
+        if frame.name() in SAFE_POINTS:
+            return True
+        pc = frame.pc()
         return bytes(gdb.selected_inferior().read_memory(pc - 2, 2)) \
             == b"\x0f\x05"
     except gdb.error:
         return False
     finally:
         selected.switch()
-
-
-SAFE_POINTS = ("PyEval_SaveThread", "drop_gil")
 
 
 def _sigint_pending(pid, tid):
@@ -159,23 +162,38 @@ def _sigint_pending(pid, tid):
     return False
 
 
-class _quiet_stdout:
-    """gdb reports every stop on its stdout, even inside a captured
-    gdb.execute(); while we wait for a safe point those reports would only
-    confuse (and break --json's one line), so fd 1 points to /dev/null."""
+class _sigint_not_passed:
+    """The watchdog interrupts with SIGINT, which gdb must keep for itself
+    (its default): never let it reach the program's handlers."""
 
     def __enter__(self):
-        gdb.flush()
-        self.saved = os.dup(1)
-        null = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(null, 1)
-        os.close(null)
+        self.restore = False
+        try:
+            table = gdb.execute("info signals SIGINT", to_string=True)
+            row = [ln.split() for ln in table.splitlines()
+                   if ln.startswith("SIGINT")][0]
+            if row[3] == "Yes":
+                _handle_sigint("nopass")
+                self.restore = True
+        except (gdb.error, IndexError):
+            pass
+        return self
 
     def __exit__(self, *exc):
-        gdb.flush()
-        os.dup2(self.saved, 1)
-        os.close(self.saved)
+        if self.restore:
+            _handle_sigint("pass")
         return False
+
+
+def _handle_sigint(how):
+    # gdb asks for confirmation when SIGINT's handling changes.
+    confirm = gdb.parameter("confirm")
+    gdb.execute("set confirm off", to_string=True)
+    try:
+        gdb.execute("handle SIGINT " + how, to_string=True)
+    finally:
+        gdb.execute("set confirm %s" % ("on" if confirm else "off"),
+                    to_string=True)
 
 
 class _Waiter:
@@ -231,7 +249,8 @@ class _Waiter:
         start = time.monotonic()
         try:
             self.thread.switch()
-            with infcall.isolated(), _quiet_stdout():
+            with infcall.isolated(), infcall.quiet_stdout(), \
+                    _sigint_not_passed():
                 timer.start()
                 gdb.execute("continue", to_string=True)
         finally:
@@ -246,6 +265,14 @@ class _Waiter:
         elapsed = time.monotonic() - start
         if self.interrupted and self.reached is not None:
             self._drain_sigint()
+        if self.reached is None and isinstance(self.stop, gdb.SignalEvent) \
+                and self.stop.stop_signal != "SIGINT":
+            raise PyleaksError(
+                "thread %d received %s while pyleaks let it run to a safe "
+                "point; it stopped there, and the program gets the signal "
+                "when it continues" % (self.thread.num,
+                                       self.stop.stop_signal),
+                "Look at it with 'bt' and 'py-bt' before going on")
         return self.reached, elapsed
 
     def _drain_sigint(self):
@@ -256,7 +283,8 @@ class _Waiter:
         for _ in range(3):
             if not _sigint_pending(inferior.pid, self.thread.ptid[1]):
                 return
-            with infcall.isolated(), _quiet_stdout():
+            with infcall.isolated(), infcall.quiet_stdout(), \
+                    _sigint_not_passed():
                 gdb.execute("stepi", to_string=True)
 
 
@@ -278,7 +306,7 @@ def ensure_safe_point(target, timeout, force):
                 "the GIL is held by a thread gdb cannot identify "
                 "(PyThreadState %#x), so the heap may be changing" % holder,
                 "Retry, or use --force")
-        if _in_syscall(thread):
+        if _already_safe(thread):
             return []
         selected = gdb.selected_thread()
         reached, elapsed = _Waiter(thread, timeout).run()

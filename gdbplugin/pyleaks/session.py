@@ -13,15 +13,26 @@ config = {"helper_path": None, "layout_def": None}
 failed = False
 
 
+def _start_time(pid):
+    """The process's start time (/proc/PID/stat field 22): tells a reused
+    pid from the process pyleaks knew."""
+    try:
+        with open("/proc/%d/stat" % pid, "rb") as f:
+            stat = f.read()
+        return int(stat[stat.rfind(b")") + 2:].split()[19])
+    except (OSError, ValueError, IndexError):
+        return None
+
+
 class ProcessState:
     """What pyleaks knows about one live process."""
 
     def __init__(self, pid):
         self.pid = pid
+        self.start_time = _start_time(pid)
         self.helper = None          # inject.Helper once dlopen'd
         self.graph_stale = False    # the target ran since the last call
         self.at_safe_point = False  # no resume since the safe point check
-        self.injection_checked = False
 
 
 _states = {}
@@ -29,7 +40,8 @@ _own_calls = 0
 
 
 def state(pid):
-    if pid not in _states:
+    known = _states.get(pid)
+    if known is None or known.start_time != _start_time(pid):
         _states[pid] = ProcessState(pid)
     return _states[pid]
 
@@ -68,13 +80,25 @@ def _on_cont(event):
             pstate.at_safe_point = False
 
 
+def _on_new_objfile(event):
+    # gdb (re)attached or the target loaded a library: either way it ran
+    # since pyleaks last looked.  (The helper's own dlopen adds no objfile:
+    # it is done with auto-solib-add off.)
+    for pstate in _states.values():
+        pstate.graph_stale = True
+        pstate.at_safe_point = False
+
+
 def _on_exited(event):
-    pid = getattr(event, "inferior", None)
-    pid = pid.pid if pid is not None else None
-    # The inferior's pid is already 0 here; drop processes that are gone.
+    # gdb reports a detach as an exit too.  A process that is still alive
+    # keeps its state (the helper stays loaded if no hook released it, and
+    # a later attach reuses it), but it will have run meanwhile.
     from .errors import process_alive
     for known in list(_states):
-        if known == pid or not process_alive(known):
+        if process_alive(known):
+            _states[known].graph_stale = True
+            _states[known].at_safe_point = False
+        else:
             drop(known)
 
 
@@ -87,6 +111,7 @@ def connect_events(on_exiting):
         return
     gdb.events.cont.connect(_on_cont)
     gdb.events.exited.connect(_on_exited)
+    gdb.events.new_objfile.connect(_on_new_objfile)
     if hasattr(gdb.events, "gdb_exiting"):
         gdb.events.gdb_exiting.connect(on_exiting)
     _connected = True

@@ -9,7 +9,8 @@ import re
 
 import gdb
 
-from .errors import PyleaksError, exited_error, process_alive, translate
+from .errors import (PyleaksError, dead_soon, exited_error, process_alive,
+                     translate)
 
 SUPPORTED_MIN = (3, 8)
 SUPPORTED_MAX = (3, 13)
@@ -34,7 +35,8 @@ class Target:
 
 
 def version_string(hexv):
-    major, minor, micro = hexv >> 24 & 0xFF, hexv >> 16 & 0xFF, hexv >> 8 & 0xFF
+    major, minor = hexv >> 24 & 0xFF, hexv >> 16 & 0xFF
+    micro = hexv >> 8 & 0xFF
     level, serial = hexv >> 4 & 0xF, hexv & 0xF
     text = "%d.%d.%d" % (major, minor, micro)
     if level != 0xF:
@@ -59,7 +61,10 @@ def require_live_process():
     if inferior.pid == 0 or not inferior.threads():
         raise PyleaksError("no process",
                            "Attach to a running Python process first: "
-                           "'gdb -p PID', or 'attach PID' in gdb")
+                           "'gdb -p PID', or 'attach PID' in gdb (if that "
+                           "said 'ptrace: Operation not permitted', run as "
+                           "the target's user or root, and see /proc/sys/"
+                           "kernel/yama/ptrace_scope)")
     if not process_alive(inferior.pid):
         raise exited_error()
     conn = getattr(inferior, "connection", None)
@@ -157,6 +162,8 @@ def identify():
     try:
         return _identify(pid)
     except PyleaksError:
+        if dead_soon(pid):
+            raise exited_error() from None
         raise
     except gdb.error as exc:
         raise translate(exc, pid) from None
@@ -179,6 +186,14 @@ def _identify(pid):
             "in it or its libraries)" % (pid, exe),
             "Attach to a python3.8 to python3.13 process")
     objfile = objfile_of(runtime)
+    try:
+        gdb.selected_inferior().read_memory(runtime, 8)
+    except gdb.MemoryError:
+        if dead_soon(pid):
+            raise exited_error() from None
+        raise PyleaksError("cannot read the memory of process %d" % pid,
+                           "Check ptrace permissions (/proc/sys/kernel/yama/"
+                           "ptrace_scope) and that the process is running")
     key = (pid, objfile, runtime)
     if key in _cache:
         return _cache[key]

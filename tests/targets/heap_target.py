@@ -278,6 +278,15 @@ def oracle(request):
     }
 
 
+def _block_line():
+    mark = "# blocks" + " here"
+    with open(__file__) as f:
+        return next(n for n, line in enumerate(f, 1) if mark in line)
+
+
+BLOCK_LINE = _block_line()
+
+
 def block_and_report():
     """Block until the test wakes us, then report and finish."""
     request = b""
@@ -307,6 +316,7 @@ sys.stdout.write(json.dumps({
     "executable": sys.executable,
     "expect": EXPECT,
     "block_function": block_and_report.__name__,
+    "block_line": BLOCK_LINE,
 }) + "\n")
 sys.stdout.flush()
 block_and_report()

@@ -48,9 +48,11 @@ def py_leaks(args):
         return
     reused = ", graph reused" if res.graph_reused else ""
     fmt.gdb_write_line(
-        "pyleaks: CPython %s, live process %d: %s objects, %s (census %.2f s%s)"
-        % (ctx.target.version_str, ctx.target.pid, fmt.count(res.total_objects),
-           fmt.size(res.total_bytes), res.call_ns / 1e9, reused))
+        "pyleaks: CPython %s, live process %d: %s objects, %s "
+        "(census %.2f s%s)"
+        % (ctx.target.version_str, ctx.target.pid,
+           fmt.count(res.total_objects), fmt.size(res.total_bytes),
+           res.call_ns / 1e9, reused))
     rows = [[fmt.count(r["count"]), fmt.size(r["bytes"]), r["name"]]
             for r in res.rows]
     fmt.gdb_write(fmt.table(["count", "bytes", "type"], rows, right=(0, 1)))
