@@ -4,14 +4,9 @@
 
 #include <sys/mman.h>
 
-#ifndef PYL_NO_HUGE
-#define PYL_NO_HUGE 0
-#endif
 
 enum {
   PYL_COMMIT_GRAIN = 64 * 1024, /* smallest mprotect step */
-  PYL_HUGE_PAGE = 2 * 1024 * 1024,
-  PYL_HUGE_MIN = 64 * 1024 * 1024, /* reservations that get huge pages */
 };
 
 static uint64_t mapped_now;
@@ -40,32 +35,15 @@ bool pyl_arena_reserve(struct pyl_arena *a, size_t want, size_t floor) {
     floor = want;
   }
   for (size_t size = want; size >= floor && size > 0; size /= 2) {
-    /* Big arrays are probed at random: 2 MiB pages keep their TLB misses
-     * and page faults down.  Over-reserve to align the base. */
-    size_t extra = size >= PYL_HUGE_MIN && !PYL_NO_HUGE ? PYL_HUGE_PAGE : 0;
-    unsigned char *p = mmap(NULL, size + extra, PROT_NONE,
-                            MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-    if (p == MAP_FAILED) {
-      continue;
+    void *p = mmap(NULL, size, PROT_NONE,
+                   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    if (p != MAP_FAILED) {
+      a->base = p;
+      a->reserved = size;
+      a->committed = 0;
+      a->used = 0;
+      return true;
     }
-    if (extra != 0) {
-      size_t head = (PYL_HUGE_PAGE - (uintptr_t)p % PYL_HUGE_PAGE) %
-                    PYL_HUGE_PAGE;
-      if (head != 0) {
-        (void)munmap(p, head);
-      }
-      if (extra - head != 0) {
-        (void)munmap(p + head + size, extra - head);
-      }
-      p += head;
-      (void)madvise(p, size, MADV_HUGEPAGE);
-    }
-    a->base = p;
-    a->reserved = size;
-    a->committed = 0;
-    a->used = 0;
-    a->huge = extra != 0;
-    return true;
   }
   return false;
 }
@@ -83,9 +61,7 @@ bool pyl_arena_commit(struct pyl_arena *a, size_t bytes) {
   if (target < bytes) {
     target = bytes;
   }
-  target = round_up(target, a->huge && target >= PYL_HUGE_PAGE
-                                ? PYL_HUGE_PAGE
-                                : PYL_COMMIT_GRAIN);
+  target = round_up(target, PYL_COMMIT_GRAIN);
   if (target > a->reserved) {
     target = a->reserved;
   }
@@ -93,6 +69,12 @@ bool pyl_arena_commit(struct pyl_arena *a, size_t bytes) {
                PROT_READ | PROT_WRITE) != 0) {
     return false;
   }
+#ifdef MADV_POPULATE_WRITE
+  /* Fault the new pages in with one call instead of one trap per page
+   * (Linux 5.14+; older kernels refuse and pages fault in on touch). */
+  (void)madvise(a->base + a->committed, target - a->committed,
+                MADV_POPULATE_WRITE);
+#endif
   account((int64_t)(target - a->committed));
   a->committed = target;
   return true;
@@ -136,5 +118,4 @@ void pyl_arena_release(struct pyl_arena *a) {
   a->reserved = 0;
   a->committed = 0;
   a->used = 0;
-  a->huge = false;
 }

@@ -20,7 +20,6 @@ struct pyl_arena {
   size_t reserved;     /* bytes of address space */
   size_t committed;    /* read-write prefix */
   size_t used;         /* bump offset for pyl_arena_alloc */
-  bool huge;           /* 2 MiB aligned, MADV_HUGEPAGE */
 };
 
 /* Bytes committed right now by all arenas, and the most ever. */

@@ -43,11 +43,22 @@ check_PROGRAMS += helper/tests/unit
 TESTS += helper/tests/unit
 helper_tests_unit_SOURCES = $(pyl_engine_sources) \
 	helper/tests/check.h \
+	helper/tests/fakepy.c helper/tests/fakepy.h \
 	helper/tests/unit.c \
 	helper/tests/test_arena.c \
 	helper/tests/test_csr.c \
+	helper/tests/test_engine.c \
 	helper/tests/test_maps.c \
+	helper/tests/test_nomalloc.c \
 	helper/tests/test_objtab.c \
 	helper/tests/test_sort.c
 helper_tests_unit_CPPFLAGS = $(pyl_engine_cppflags)
 helper_tests_unit_LDADD = $(LIBIBERTY_A)
+
+# A benchmark on a synthetic heap, built by `make check` but not run.
+check_PROGRAMS += helper/tests/bench_walk
+helper_tests_bench_walk_SOURCES = $(pyl_engine_sources) \
+	helper/tests/fakepy.c helper/tests/fakepy.h \
+	helper/tests/bench_walk.c
+helper_tests_bench_walk_CPPFLAGS = $(pyl_engine_cppflags)
+helper_tests_bench_walk_LDADD = $(LIBIBERTY_A)

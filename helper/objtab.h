@@ -11,9 +11,9 @@
  * (no addr[] reads), and walking the old table in order writes the new
  * one almost sequentially.
  *
- * Lookups on the hot path are batched by the caller: hash a batch, call
- * pyl_objtab_prefetch() for each, then probe, so the cache misses of a
- * batch overlap instead of queueing.
+ * Lookups on the hot path are batched by the caller: hash and
+ * pyl_objtab_prefetch() each key as it comes, probe the batch later, so
+ * the cache misses of a batch overlap instead of queueing.
  */
 #ifndef PYL_OBJTAB_H
 #define PYL_OBJTAB_H
@@ -97,19 +97,6 @@ static inline uint32_t pyl_objtab_find_h(const struct pyl_objtab *t,
 static inline uint32_t pyl_objtab_find(const struct pyl_objtab *t,
                                        uint64_t key) {
   return pyl_objtab_find_h(t, key, pyl_objtab_hash(key));
-}
-
-/* Prefetch the addr[] entry the home slot names, if its tag matches, so
- * that a later find_h() confirms without a cache miss. */
-static inline void pyl_objtab_prefetch_confirm(const struct pyl_objtab *t,
-                                               uint64_t h) {
-  if (t->cap == 0) {
-    return;
-  }
-  uint64_t s = t->slots[pyl_objtab_home(t, h)];
-  if (s != 0 && (s >> 32) == pyl_objtab_tag(h)) {
-    __builtin_prefetch(&t->addr[(uint32_t)s - 1]);
-  }
 }
 
 /* Find or add the object at key; a new object gets type id `type`.

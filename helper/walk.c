@@ -103,21 +103,15 @@ static void discover(struct walk *w, const struct ref *r) {
   }
 }
 
-/* Resolve the batch: known objects become edges at once, new ones are
- * discovered after their headers had time to arrive. */
+/* Resolve the batch (its hash slots were prefetched by push): known
+ * objects become edges at once, new ones are discovered after their
+ * headers had time to arrive. */
 static void flush(struct walk *w) {
   struct pyl_ctx *c = w->c;
   struct pyl_objtab *t = &c->tab;
   uint32_t n = w->n;
   uint32_t n_new = 0;
   w->n = 0;
-  for (uint32_t k = 0; k < n; k++) {
-    w->buf[k].hash = pyl_objtab_hash(w->buf[k].addr);
-    pyl_objtab_prefetch(t, w->buf[k].hash);
-  }
-  for (uint32_t k = 0; k < n; k++) {
-    pyl_objtab_prefetch_confirm(t, w->buf[k].hash);
-  }
   for (uint32_t k = 0; k < n; k++) {
     const struct ref *r = &w->buf[k];
     uint32_t idx = pyl_objtab_find_h(t, r->addr, r->hash);
@@ -138,8 +132,11 @@ static void flush(struct walk *w) {
 static void push(struct walk *w, uint64_t addr, uint64_t slot, uint64_t src) {
   struct ref *r = &w->buf[w->n++];
   r->addr = addr;
+  r->hash = pyl_objtab_hash(addr);
   r->slot = slot;
   r->src = src;
+  /* By the time the batch is resolved the slot has arrived. */
+  pyl_objtab_prefetch(&w->c->tab, r->hash);
   if (w->n == PYL_BATCH) {
     flush(w);
   }

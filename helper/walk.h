@@ -8,9 +8,10 @@
  * The result is the set gc.get_objects() (after gc.unfreeze()) plus the
  * closure of gc.get_referents() over it.
  *
- * Referents are resolved in batches so their cache misses overlap: hash
- * all, prefetch the hash slots, probe, prefetch the headers of the new
- * ones, then read their types.
+ * Referents are resolved in batches so their cache misses overlap: each
+ * is hashed and its hash slot prefetched as it is visited; the batch is
+ * then probed, the headers of new objects prefetched, then their types
+ * read.
  */
 #ifndef PYL_WALK_H
 #define PYL_WALK_H

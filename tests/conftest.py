@@ -57,8 +57,8 @@ def make_target():
     """Start targets; every one is killed when the test ends."""
     started: List[Target] = []
 
-    def start(python, script=harness.HEAP_TARGET, env=None):
-        t = Target(python, script, env=env)
+    def start(python, script=harness.HEAP_TARGET, env=None, args=()):
+        t = Target(python, script, env=env, args=args)
         started.append(t)
         return t
 
@@ -95,6 +95,11 @@ SESSION_COMMANDS = [
     ("slotted_text", "py-objects Slotted"),
     ("py_bt", "py-bt"),
     ("census_last", "py-leaks --json"),
+    ("force", "py-leaks --json --force --top 3"),
+    # The target runs (an inferior call of the user's): the graph must be
+    # rebuilt, and the heap has not changed.
+    ("run_target", "call (int)getpid()"),
+    ("census_after_run", "py-leaks --json"),
 ]
 
 
@@ -130,7 +135,7 @@ def record_session(it: harness.Interpreter) -> Session:
     try:
         maps_before = target.maps()
         r = harness.pyleaks(target.pid, *harness.commands_with_markers(SESSION_COMMANDS))
-        state_after = target.state()
+        state_after = target.settled_state()
         tracer_after = harness.tracer_pid(target.pid)
         problems = harness.maps_problems(maps_before, target.maps())
         out = harness.sections(r.stdout)

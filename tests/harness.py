@@ -18,6 +18,7 @@ TESTS_DIR = Path(__file__).resolve().parent
 TARGETS_DIR = TESTS_DIR / "targets"
 HEAP_TARGET = TARGETS_DIR / "heap_target.py"
 MALLOC_TARGET = TARGETS_DIR / "malloc_target.py"
+BUSY_TARGET = TARGETS_DIR / "busy_target.py"
 
 # Every subprocess gets a timeout; a gdb session on these small heaps
 # takes a few seconds.
@@ -265,6 +266,18 @@ def proc_state(pid) -> Optional[str]:
     return data[data.rindex(")") + 2]
 
 
+def settled_state(pid, timeout=3.0) -> Optional[str]:
+    """The state once a just-detached process has gone back to what it was
+    doing: a thread resumed by a detach is runnable ('R') for a moment
+    before it re-enters its blocking call."""
+    deadline = time.monotonic() + timeout
+    state = proc_state(pid)
+    while state == "R" and time.monotonic() < deadline:
+        time.sleep(0.02)
+        state = proc_state(pid)
+    return state
+
+
 def tracer_pid(pid) -> Optional[int]:
     try:
         with open("/proc/%d/status" % pid) as f:
@@ -329,8 +342,8 @@ class Target:
     for until it prints its ready line, woken by one request line, always
     killed in close()."""
 
-    def __init__(self, python, script=HEAP_TARGET, env=None):
-        self.argv = [str(python), "-u", str(script)]
+    def __init__(self, python, script=HEAP_TARGET, env=None, args=()):
+        self.argv = [str(python), "-u", str(script)] + [str(a) for a in args]
         self.proc = subprocess.Popen(self.argv, stdin=subprocess.PIPE,
                                      stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                      env=env or clean_env(), cwd=str(TARGETS_DIR))
@@ -374,6 +387,9 @@ class Target:
 
     def state(self):
         return proc_state(self.pid)
+
+    def settled_state(self):
+        return settled_state(self.pid)
 
     def maps(self):
         return read_maps(self.pid)
@@ -433,9 +449,13 @@ def assert_untouched(report):
 EXACT_SIZE_TYPES = ("list", "tuple", "bytes", "float", "set", "frozenset", "bytearray", "str")
 
 # Objects that exist when the oracle counts but did not when pyleaks
-# looked, or the reverse, and that the oracle cannot exclude by id.  Only
-# builtin types touched by waking the target are allowed here, and only a
-# few objects each.  Every other type must match exactly.
+# looked (or the reverse) and that the oracle cannot exclude by id, per
+# type.  Empty: waking the target creates nothing the census set can
+# reach -- the request bytes and the oracle's own frame and containers
+# are excluded by id, the collector is off, nothing else runs -- and the
+# counts were measured equal on every interpreter (3.8-3.13, Debian's
+# 3.11).  A change of the target that needs a tolerance must list the
+# builtin type and the objects' origin here, a few objects at most.
 WAKEUP_TOLERANCE: Dict[str, int] = {}
 
 
@@ -472,17 +492,12 @@ def size_mismatches(j, oracle) -> List[str]:
         row = rows.get(name)
         if row is None:
             bad.append("%s: missing from the census" % name)
-        elif row["count"] == count and row["bytes"] != nbytes:
+        elif row["count"] != count:
+            bad.append("%-10s %d objects, the oracle has %d: bytes not comparable"
+                       % (name, row["count"], count))
+        elif row["bytes"] != nbytes:
             bad.append("%-10s pyleaks %9d bytes  sys.getsizeof %9d  (%+d) over %d objects"
                        % (name, row["bytes"], nbytes, row["bytes"] - nbytes, count))
-        elif row["count"] != count:
-            # A wakeup difference: the per-object bytes may then differ by
-            # at most the objects that differ, each no larger than 1 KiB.
-            slack = abs(row["count"] - count) * 1024
-            if abs(row["bytes"] - nbytes) > slack:
-                bad.append("%-10s pyleaks %9d bytes  sys.getsizeof %9d  (%+d), counts %d vs %d"
-                           % (name, row["bytes"], nbytes, row["bytes"] - nbytes,
-                              row["count"], count))
     return bad
 
 

@@ -20,10 +20,12 @@ PYTEST_FILES = \
 	tests/test_errors.py \
 	tests/test_objects.py \
 	tests/test_plain_gdb.py \
+	tests/test_safety.py \
 	tests/test_untouched.py \
 	tests/test_wrapper.py \
 	tests/targets/heap_target.py \
-	tests/targets/malloc_target.py
+	tests/targets/malloc_target.py \
+	tests/targets/busy_target.py
 
 EXTRA_DIST += $(PYTEST_FILES) tests/local.mk
 

@@ -149,3 +149,19 @@ def test_text_mode(session):
         assert names[name]["count"] == count, (name, count, names[name]["count"])
     assert [c for c, _ in rows] == [r["count"] for r in j["types"][:25]]
     assert ("__main__.Plain" in dict((n, c) for c, n in rows)), session.out["text"]
+
+
+def test_graph_rebuilt_after_target_ran(session):
+    first = session.json("census")
+    assert str(session.ready["pid"]) in session.out["run_target"], session.out["run_target"]
+    j = session.json("census_after_run")
+    assert j["graph_reused"] is False, "the target ran, yet the old graph was reused"
+    assert j["types"] == first["types"]
+    assert (j["total_objects"], j["gc_tracked"], j["edges"]) == (
+        first["total_objects"], first["gc_tracked"], first["edges"])
+
+
+def test_force_on_a_quiet_target(session):
+    """--force changes nothing when there is nothing to force."""
+    j = session.json("force")
+    assert j["types"] == session.json("census")["types"][:3]

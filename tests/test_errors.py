@@ -23,7 +23,8 @@ def _wait_for(cond, what, timeout=10.0):
 
 def _assert_left_running(target_or_pid):
     pid = getattr(target_or_pid, "pid", target_or_pid)
-    assert harness.proc_state(pid) == "S", "state %r" % harness.proc_state(pid)
+    state = harness.settled_state(pid)
+    assert state == "S", "state %r" % state
     assert harness.tracer_pid(pid) == 0
 
 
@@ -99,6 +100,11 @@ def test_already_traced(make_target, primary):
         _wait_for(lambda: harness.tracer_pid(t.pid) == strace.pid, "strace to attach")
         r = harness.pyleaks(t.pid)
         harness.assert_refused(r, "trace", str(strace.pid))
+        # Plain gdb: its attach fails (ptrace refused); the plugin's
+        # commands then say there is no process, without a traceback.
+        g = harness.plain_gdb(t.pid, "py-leaks")
+        harness.assert_no_traceback(g)
+        assert any("process" in ln.lower() for ln in g.error_lines()), g.describe()
         assert harness.tracer_pid(t.pid) == strace.pid, "the other tracer lost the process"
     finally:
         strace.terminate()
