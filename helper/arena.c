@@ -4,7 +4,6 @@
 
 #include <sys/mman.h>
 
-
 enum {
   PYL_COMMIT_GRAIN = 64 * 1024, /* smallest mprotect step */
 };

@@ -50,8 +50,7 @@ void pyl_arena_decommit(struct pyl_arena *a);
 void pyl_arena_release(struct pyl_arena *a);
 
 /* Ensure an array of `n` elements of `elem` bytes fits at the arena base. */
-static inline bool pyl_arena_fit(struct pyl_arena *a, uint64_t n,
-                                 size_t elem) {
+static inline bool pyl_arena_fit(struct pyl_arena *a, uint64_t n, size_t elem) {
   if (n > (uint64_t)SIZE_MAX / elem) {
     return false;
   }

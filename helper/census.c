@@ -25,10 +25,10 @@ static void census_rows(struct pyl_call *call, uint64_t sort_key,
   struct pyl_ctx *c = call->c;
   struct pyl_names *names = &c->names;
   uint32_t n = 0;
-  uint32_t *idx = pyl_arena_alloc(&c->scratch,
-                                  sizeof(uint32_t) * (names->n_rows + 1), 8);
-  uint32_t *tmp = pyl_arena_alloc(&c->scratch,
-                                  sizeof(uint32_t) * (names->n_rows + 1), 8);
+  uint32_t *idx =
+      pyl_arena_alloc(&c->scratch, sizeof(uint32_t) * (names->n_rows + 1), 8);
+  uint32_t *tmp =
+      pyl_arena_alloc(&c->scratch, sizeof(uint32_t) * (names->n_rows + 1), 8);
   if (idx == NULL || tmp == NULL) {
     pyl_call_fail(call, PYL_ENOMEM, "out of helper memory for the census");
     return;

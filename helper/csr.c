@@ -9,8 +9,7 @@ bool pyl_csr_init(struct pyl_csr *c, uint32_t max_objs, uint64_t max_edges) {
   if (max_edges > UINT32_MAX) {
     max_edges = UINT32_MAX;
   }
-  if (!pyl_arena_reserve(&c->a_offs,
-                         ((size_t)max_objs + 1) * sizeof(uint32_t),
+  if (!pyl_arena_reserve(&c->a_offs, ((size_t)max_objs + 1) * sizeof(uint32_t),
                          PYL_ARENA_FLOOR) ||
       !pyl_arena_reserve(&c->a_edges, (size_t)max_edges * sizeof(uint32_t),
                          PYL_ARENA_FLOOR)) {

@@ -49,8 +49,7 @@ static inline uint64_t pyl_csr_slot(struct pyl_csr *c) {
   return k;
 }
 
-static inline void pyl_csr_set(struct pyl_csr *c, uint64_t slot,
-                               uint32_t dst) {
+static inline void pyl_csr_set(struct pyl_csr *c, uint64_t slot, uint32_t dst) {
   c->edges[slot] = dst;
   c->n_dropped += dst == PYL_NONE;
 }

@@ -18,7 +18,9 @@ static const char *const field_names[PYL_LAYOUT_NFIELDS] = {
 #undef PYL_LAYOUT_FIELD
 };
 
-struct pyl_layout *pyl_layout_store(void) { return &store.l; }
+struct pyl_layout *pyl_layout_store(void) {
+  return &store.l;
+}
 
 PYL_EXPORT uint64_t pyl_layout_addr(void) {
   return (uint64_t)(uintptr_t)&store;
@@ -62,30 +64,54 @@ static int bad_field(struct pyl_sbuf *msg, const struct pyl_layout *l,
 
 /* Fields that no supported CPython has as zero. */
 static const enum pyl_layout_index required[] = {
-    PYL_LF_gc_collecting_addr, PYL_LF_sizeof_gc_head,
-    PYL_LF_ob_type_off,        PYL_LF_ob_size_off,
-    PYL_LF_tp_name_off,        PYL_LF_tp_basicsize_off,
-    PYL_LF_tp_itemsize_off,    PYL_LF_tp_flags_off,
-    PYL_LF_tp_traverse_off,    PYL_LF_tp_is_gc_off,
-    PYL_LF_tp_base_off,        PYL_LF_tp_dict_off,
-    PYL_LF_ht_qualname_off,    PYL_LF_unicode_length_off,
-    PYL_LF_unicode_state_off,  PYL_LF_sizeof_ascii_object,
-    PYL_LF_sizeof_compact_unicode, PYL_LF_unicode_utf8_off,
-    PYL_LF_unicode_utf8_length_off, PYL_LF_unicode_data_off,
-    PYL_LF_long_digit_size,    PYL_LF_dict_ma_keys_off,
-    PYL_LF_dict_ma_values_off, PYL_LF_dk_nentries_off,
-    PYL_LF_dk_indices_off,     PYL_LF_sizeof_dict_keys,
-    PYL_LF_list_ob_item_off,   PYL_LF_list_allocated_off,
-    PYL_LF_tuple_ob_item_off,  PYL_LF_set_mask_off,
-    PYL_LF_set_table_off,      PYL_LF_set_smalltable_off,
-    PYL_LF_sizeof_setentry,    PYL_LF_bytearray_alloc_off,
-    PYL_LF_type_type,          PYL_LF_object_type,
-    PYL_LF_str_type,           PYL_LF_int_type,
-    PYL_LF_bool_type,          PYL_LF_float_type,
-    PYL_LF_bytes_type,         PYL_LF_bytearray_type,
-    PYL_LF_tuple_type,         PYL_LF_list_type,
-    PYL_LF_dict_type,          PYL_LF_set_type,
-    PYL_LF_frozenset_type,     PYL_LF_module_type,
+    PYL_LF_gc_collecting_addr,
+    PYL_LF_sizeof_gc_head,
+    PYL_LF_ob_type_off,
+    PYL_LF_ob_size_off,
+    PYL_LF_tp_name_off,
+    PYL_LF_tp_basicsize_off,
+    PYL_LF_tp_itemsize_off,
+    PYL_LF_tp_flags_off,
+    PYL_LF_tp_traverse_off,
+    PYL_LF_tp_is_gc_off,
+    PYL_LF_tp_base_off,
+    PYL_LF_tp_dict_off,
+    PYL_LF_ht_qualname_off,
+    PYL_LF_unicode_length_off,
+    PYL_LF_unicode_state_off,
+    PYL_LF_sizeof_ascii_object,
+    PYL_LF_sizeof_compact_unicode,
+    PYL_LF_unicode_utf8_off,
+    PYL_LF_unicode_utf8_length_off,
+    PYL_LF_unicode_data_off,
+    PYL_LF_long_digit_size,
+    PYL_LF_dict_ma_keys_off,
+    PYL_LF_dict_ma_values_off,
+    PYL_LF_dk_nentries_off,
+    PYL_LF_dk_indices_off,
+    PYL_LF_sizeof_dict_keys,
+    PYL_LF_list_ob_item_off,
+    PYL_LF_list_allocated_off,
+    PYL_LF_tuple_ob_item_off,
+    PYL_LF_set_mask_off,
+    PYL_LF_set_table_off,
+    PYL_LF_set_smalltable_off,
+    PYL_LF_sizeof_setentry,
+    PYL_LF_bytearray_alloc_off,
+    PYL_LF_type_type,
+    PYL_LF_object_type,
+    PYL_LF_str_type,
+    PYL_LF_int_type,
+    PYL_LF_bool_type,
+    PYL_LF_float_type,
+    PYL_LF_bytes_type,
+    PYL_LF_bytearray_type,
+    PYL_LF_tuple_type,
+    PYL_LF_list_type,
+    PYL_LF_dict_type,
+    PYL_LF_set_type,
+    PYL_LF_frozenset_type,
+    PYL_LF_module_type,
     PYL_LF_none_object,
 };
 
@@ -110,8 +136,7 @@ static int check_version_fields(const struct pyl_layout *l,
     return bad_field(msg, l, PYL_LF_dk_size_off, "needed before 3.11");
   }
   if (minor >= 11 && (l->dk_log2_size_off == 0 ||
-                      l->dk_log2_index_bytes_off == 0 ||
-                      l->dk_kind_off == 0)) {
+                      l->dk_log2_index_bytes_off == 0 || l->dk_kind_off == 0)) {
     return bad_field(msg, l, PYL_LF_dk_log2_size_off,
                      "dk_log2_size/dk_log2_index_bytes/dk_kind needed "
                      "from 3.11");

@@ -21,7 +21,7 @@ enum pyl_layout_index {
 };
 
 enum {
-  PYL_LAYOUT_CAPACITY = 512,  /* uint64_t words gdb may write */
+  PYL_LAYOUT_CAPACITY = 512, /* uint64_t words gdb may write */
   PYL_LAYOUT_MAX_OFFSET = 4096,
   PYL_GC_LISTS_MAX = 16,
 };

@@ -66,7 +66,7 @@ static void add_range(struct pyl_range *v, uint32_t *n, uint64_t lo,
 
 bool pyl_maps_parse(struct pyl_maps *m, const char *text, uint64_t len) {
   if (!pyl_arena_reserve(&m->arena, PYL_MAPS_RESERVE,
-                         PYL_MAPS_READ_STEP * 4)) {
+                         (size_t)PYL_MAPS_READ_STEP * 4)) {
     return false;
   }
   const char *end = text + len;
@@ -74,10 +74,10 @@ bool pyl_maps_parse(struct pyl_maps *m, const char *text, uint64_t len) {
   for (const char *p = text; p < end; p++) {
     lines += *p == '\n';
   }
-  struct pyl_range *rd = pyl_arena_alloc(
-      &m->arena, (size_t)lines * sizeof(*rd), _Alignof(struct pyl_range));
-  struct pyl_range *ex = pyl_arena_alloc(
-      &m->arena, (size_t)lines * sizeof(*ex), _Alignof(struct pyl_range));
+  struct pyl_range *rd = pyl_arena_alloc(&m->arena, (size_t)lines * sizeof(*rd),
+                                         _Alignof(struct pyl_range));
+  struct pyl_range *ex = pyl_arena_alloc(&m->arena, (size_t)lines * sizeof(*ex),
+                                         _Alignof(struct pyl_range));
   if (rd == NULL || ex == NULL) {
     return false;
   }
@@ -131,7 +131,7 @@ bool pyl_maps_parse(struct pyl_maps *m, const char *text, uint64_t len) {
 
 bool pyl_maps_load(struct pyl_maps *m) {
   if (!pyl_arena_reserve(&m->arena, PYL_MAPS_RESERVE,
-                         PYL_MAPS_READ_STEP * 4)) {
+                         (size_t)PYL_MAPS_READ_STEP * 4)) {
     return false;
   }
   pyl_arena_reset(&m->arena);

@@ -27,6 +27,12 @@ struct pyl_mem {
   struct pyl_maps maps;
 };
 
+/* A target address as a host pointer: in the live backend they are the
+ * same thing.  The only integer-to-pointer conversion of the engine. */
+static inline void *pyl_host_ptr(uint64_t addr) {
+  return (void *)(uintptr_t)addr; // NOLINT(performance-no-int-to-ptr)
+}
+
 /* Take a snapshot of what is mapped (at the start of each graph build). */
 static inline bool pyl_mem_open(struct pyl_mem *m) {
   return pyl_maps_load(&m->maps);
@@ -38,8 +44,7 @@ static inline void pyl_mem_release(struct pyl_mem *m) {
 
 static inline const void *pyl_mem_ptr(struct pyl_mem *m, uint64_t addr,
                                       uint64_t len) {
-  return pyl_maps_readable(&m->maps, addr, len) ? (const void *)(uintptr_t)addr
-                                                : NULL;
+  return pyl_maps_readable(&m->maps, addr, len) ? pyl_host_ptr(addr) : NULL;
 }
 
 /* Whether a function pointer read from the target may be called. */
@@ -104,8 +109,7 @@ static inline bool pyl_read_u32(struct pyl_mem *m, uint64_t addr,
   return true;
 }
 
-static inline bool pyl_read_u8(struct pyl_mem *m, uint64_t addr,
-                               uint8_t *out) {
+static inline bool pyl_read_u8(struct pyl_mem *m, uint64_t addr, uint8_t *out) {
   const void *p = pyl_mem_ptr(m, addr, 1);
   if (p == NULL) {
     return false;

@@ -88,8 +88,7 @@ uint32_t pyl_names_add(struct pyl_names *n, const char *s) {
 
 /* Copy a C string from the target, page by page so that a string ending
  * just before an unmapped page is still read. */
-static bool read_cstr(struct pyl_ctx *c, uint64_t addr, char *buf,
-                      size_t cap) {
+static bool read_cstr(struct pyl_ctx *c, uint64_t addr, char *buf, size_t cap) {
   size_t len = 0;
   while (len + 1 < cap) {
     uint64_t a = addr + len;
@@ -187,9 +186,8 @@ static bool add_to_row(struct pyl_names *n, struct pyl_type *ty) {
       return false;
     }
     row = &n->rows[n->n_rows++];
-    *row = (struct pyl_name_row){.name = probe.name,
-                                 .type_addr = ty->addr,
-                                 .name_off = ty->name_off};
+    *row = (struct pyl_name_row){
+        .name = probe.name, .type_addr = ty->addr, .name_off = ty->name_off};
     *slot = row;
   }
   row->count += ty->count;
@@ -202,8 +200,8 @@ static bool add_to_row(struct pyl_names *n, struct pyl_type *ty) {
 bool pyl_names_build(struct pyl_ctx *c) {
   struct pyl_names *n = &c->names;
   pyl_names_clear(n);
-  n->htab = htab_create_alloc_ex(PYL_NAMES_HTAB_INITIAL, row_hash, row_eq,
-                                 NULL, &n->a_htab, arena_calloc, arena_free);
+  n->htab = htab_create_alloc_ex(PYL_NAMES_HTAB_INITIAL, row_hash, row_eq, NULL,
+                                 &n->a_htab, arena_calloc, arena_free);
   if (n->htab == NULL) {
     return false;
   }

@@ -95,9 +95,9 @@ static void object_rows(struct pyl_call *call, uint64_t limit) {
   for (uint32_t t = 0; t < c->types.n; t++) {
     wanted[t] = c->types.rec[t].row == row;
   }
-  struct pyl_object_row *out = (struct pyl_object_row *)(void *)(
-      c->scratch.base +
-      ((c->scratch.used + 63) & ~(size_t)63));
+  struct pyl_object_row *out =
+      (struct pyl_object_row *)(void *)(c->scratch.base +
+                                        ((c->scratch.used + 63) & ~(size_t)63));
   size_t out_off = (size_t)((unsigned char *)out - c->scratch.base);
   uint64_t n_out = 0;
   uint64_t total = 0;

@@ -61,13 +61,11 @@ static inline uint64_t pyl_objtab_hash(uint64_t key) {
 
 static inline uint64_t pyl_objtab_tag(uint64_t h) { return h >> 32; }
 
-static inline uint64_t pyl_objtab_home(const struct pyl_objtab *t,
-                                       uint64_t h) {
+static inline uint64_t pyl_objtab_home(const struct pyl_objtab *t, uint64_t h) {
   return (pyl_objtab_tag(h) * t->cap) >> 32;
 }
 
-static inline void pyl_objtab_prefetch(const struct pyl_objtab *t,
-                                       uint64_t h) {
+static inline void pyl_objtab_prefetch(const struct pyl_objtab *t, uint64_t h) {
   /* A prefetch never faults, even into the unmapped table of cap 0. */
   __builtin_prefetch(&t->slots[pyl_objtab_home(t, h)]);
 }

@@ -20,10 +20,10 @@ struct keys {
   uint64_t index_bytes; /* bytes of the index array */
   uint64_t usable;      /* dk_usable */
   uint64_t nentries;
-  uint64_t entries;     /* address of entry 0 */
-  unsigned esize;       /* bytes per entry */
-  unsigned key_off;     /* of me_key inside an entry */
-  bool split_kind;      /* 3.11+: dk_kind says split */
+  uint64_t entries; /* address of entry 0 */
+  unsigned esize;   /* bytes per entry */
+  unsigned key_off; /* of me_key inside an entry */
+  bool split_kind;  /* 3.11+: dk_kind says split */
 };
 
 static bool read_keys(struct pyl_ctx *c, uint64_t addr, struct keys *k) {
@@ -40,7 +40,7 @@ static bool read_keys(struct pyl_ctx *c, uint64_t addr, struct keys *k) {
   int64_t nentries = pyl_ld_i64(p, L->dk_nentries_off);
   if (pyl_layout_minor(L) <= 10) {
     int64_t size = pyl_ld_i64(p, L->dk_size_off);
-    if (size <= 0 || size > (1ll << PYL_DICT_MAX_LOG2) ||
+    if (size <= 0 || size > ((int64_t)1 << PYL_DICT_MAX_LOG2) ||
         (size & (size - 1)) != 0) {
       return false;
     }
@@ -130,8 +130,7 @@ static int match_key(uint64_t key, uint64_t value, void *arg) {
   return 0;
 }
 
-uint64_t pyl_dict_get_str(struct pyl_ctx *c, uint64_t addr,
-                          const char *name) {
+uint64_t pyl_dict_get_str(struct pyl_ctx *c, uint64_t addr, const char *name) {
   struct get_str g = {.c = c, .name = name, .value = 0};
   (void)pyl_dict_foreach(c, addr, match_key, &g);
   return g.value;

@@ -34,7 +34,7 @@ bool pyl_str_header(struct pyl_ctx *c, uint64_t addr, struct pyl_str *out) {
   out->kind = kind;
   if (out->compact) {
     out->data = addr + (out->ascii ? L->sizeof_ascii_object
-                                    : L->sizeof_compact_unicode);
+                                   : L->sizeof_compact_unicode);
   } else if (kind == 0 ||
              !pyl_read_u64(&c->mem, addr + L->unicode_data_off, &out->data)) {
     out->data = 0;
@@ -154,18 +154,17 @@ uint64_t pyl_str_size(struct pyl_ctx *c, uint64_t addr, uint64_t basicsize) {
   if (!(s.compact && s.ascii)) {
     uint64_t utf8 = 0;
     int64_t utf8_len = 0;
-    if (pyl_read_u64(&c->mem, addr + L->unicode_utf8_off, &utf8) &&
-        utf8 != 0 && utf8 != s.data &&
-        pyl_read_i64(&c->mem, addr + L->unicode_utf8_length_off,
-                     &utf8_len) &&
+    if (pyl_read_u64(&c->mem, addr + L->unicode_utf8_off, &utf8) && utf8 != 0 &&
+        utf8 != s.data &&
+        pyl_read_i64(&c->mem, addr + L->unicode_utf8_length_off, &utf8_len) &&
         utf8_len >= 0) {
       size += (uint64_t)utf8_len + 1;
     }
   }
   if (L->unicode_wstr_off != 0) {
     uint64_t wstr = 0;
-    if (pyl_read_u64(&c->mem, addr + L->unicode_wstr_off, &wstr) &&
-        wstr != 0 && wstr != s.data) {
+    if (pyl_read_u64(&c->mem, addr + L->unicode_wstr_off, &wstr) && wstr != 0 &&
+        wstr != s.data) {
       int64_t wlen = (int64_t)s.length;
       if ((s.compact && s.ascii) ||
           pyl_read_i64(&c->mem, addr + L->unicode_wstr_length_off, &wlen)) {

@@ -25,7 +25,7 @@ bool pyl_object_is_gc(const struct pyl_type *ty, uint64_t addr);
 struct pyl_ctx;
 
 /* Visit the referents of a GC-managed object. */
-void pyl_referents(struct pyl_ctx *c, const struct pyl_type *ty,
-                   uint64_t addr, pyl_visit_fn visit, void *arg);
+void pyl_referents(struct pyl_ctx *c, const struct pyl_type *ty, uint64_t addr,
+                   pyl_visit_fn visit, void *arg);
 
 #endif /* PYL_REFERENTS_H */

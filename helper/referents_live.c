@@ -2,6 +2,7 @@
 #include "referents.h"
 
 #include "decode.h"
+#include "mem.h"
 
 typedef int (*pyl_is_gc_slot)(void *obj);
 typedef int (*pyl_traverse_slot)(void *obj, pyl_visit_fn visit, void *arg);
@@ -28,14 +29,14 @@ bool pyl_object_is_gc(const struct pyl_type *ty, uint64_t addr) {
   if (ty->is_gc == 0) {
     return true;
   }
-  return as_is_gc(ty->is_gc)((void *)(uintptr_t)addr) != 0;
+  return as_is_gc(ty->is_gc)(pyl_host_ptr(addr)) != 0;
 }
 
-void pyl_referents(struct pyl_ctx *c, const struct pyl_type *ty,
-                   uint64_t addr, pyl_visit_fn visit, void *arg) {
+void pyl_referents(struct pyl_ctx *c, const struct pyl_type *ty, uint64_t addr,
+                   pyl_visit_fn visit, void *arg) {
   if (ty->decode == PYL_DECODE_STRUCTSEQ) {
     pyl_decode_structseq(c, ty, addr, visit, arg);
     return;
   }
-  (void)as_traverse(ty->traverse)((void *)(uintptr_t)addr, visit, arg);
+  (void)as_traverse(ty->traverse)(pyl_host_ptr(addr), visit, arg);
 }

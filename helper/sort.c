@@ -5,8 +5,7 @@ enum {
   PYL_SORT_RUN = 16, /* insertion-sorted runs before merging */
 };
 
-static void insertion(uint32_t *v, size_t n, pyl_cmp_fn cmp,
-                      const void *ctx) {
+static void insertion(uint32_t *v, size_t n, pyl_cmp_fn cmp, const void *ctx) {
   for (size_t i = 1; i < n; i++) {
     uint32_t x = v[i];
     size_t j = i;

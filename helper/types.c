@@ -49,8 +49,7 @@ static void arena_free(void *arg, void *p) {
 
 bool pyl_types_init(struct pyl_types *t) {
   if (!pyl_arena_reserve(&t->a_rec, PYL_TYPES_RESERVE_REC, PYL_TYPES_FLOOR) ||
-      !pyl_arena_reserve(&t->a_htab, PYL_TYPES_RESERVE_HTAB,
-                         PYL_TYPES_FLOOR)) {
+      !pyl_arena_reserve(&t->a_htab, PYL_TYPES_RESERVE_HTAB, PYL_TYPES_FLOOR)) {
     pyl_types_release(t);
     return false;
   }
@@ -98,8 +97,8 @@ static const void *plausible_type(struct pyl_ctx *c, uint64_t addr) {
     return NULL;
   }
   const void *mp = pyl_mem_ptr(&c->mem, meta, c->type_extent);
-  if (mp == NULL || (pyl_ld_u64(mp, L->tp_flags_off) &
-                     PYL_TPF_TYPE_SUBCLASS) == 0) {
+  if (mp == NULL ||
+      (pyl_ld_u64(mp, L->tp_flags_off) & PYL_TPF_TYPE_SUBCLASS) == 0) {
     return NULL;
   }
   return p;
@@ -120,8 +119,7 @@ static uint8_t rule_from_bases(struct pyl_ctx *c, uint64_t addr) {
       break;
     }
     uint64_t base = 0;
-    if (addr % 8 != 0 ||
-        !pyl_read_u64(&c->mem, addr + L->tp_base_off, &base)) {
+    if (addr % 8 != 0 || !pyl_read_u64(&c->mem, addr + L->tp_base_off, &base)) {
       break;
     }
     addr = base;
@@ -188,8 +186,8 @@ static uint32_t structseq_fields(struct pyl_ctx *c, const void *p) {
   uint64_t members = L->tp_members_off ? pyl_ld_u64(p, L->tp_members_off) : 0;
   uint32_t nfields = 0;
   for (uint32_t i = 0; members != 0 && i < MAX_MEMBERS; i++) {
-    const void *m = pyl_mem_ptr(&c->mem, members + (uint64_t)i * MEMBER_SIZE,
-                                MEMBER_SIZE);
+    const void *m =
+        pyl_mem_ptr(&c->mem, members + (uint64_t)i * MEMBER_SIZE, MEMBER_SIZE);
     if (m == NULL || pyl_ld_u64(m, 0) == 0) {
       break;
     }
@@ -239,6 +237,16 @@ static bool describe(struct pyl_ctx *c, uint64_t addr, struct pyl_type *ty) {
       .rule = size_rule(c, addr, p, flags, (uint64_t)itemsize),
       .preheader = (flags & L->preheader_flags) != 0,
   };
+  /* bool's tp_basicsize is sizeof(struct _longobject), one digit and its
+   * padding included; int.__sizeof__ (and the allocation) start from
+   * int's, offsetof(PyLongObject, ob_digit). */
+  int64_t int_basicsize = 0;
+  if (addr == L->bool_type &&
+      pyl_read_i64(&c->mem, L->int_type + L->tp_basicsize_off,
+                   &int_basicsize) &&
+      int_basicsize >= PYL_MIN_BASICSIZE && int_basicsize <= basicsize) {
+    ty->basicsize = (uint64_t)int_basicsize;
+  }
   if (traverse != 0 && traverse == L->structseq_traverse) {
     ty->decode = PYL_DECODE_STRUCTSEQ;
     ty->nfields = structseq_fields(c, p);
@@ -253,8 +261,7 @@ uint32_t pyl_types_resolve_slow(struct pyl_ctx *c, uint64_t addr) {
   }
   if (t->htab == NULL) {
     t->htab = htab_create_alloc_ex(PYL_TYPES_HTAB_INITIAL, rec_hash, rec_eq,
-                                   NULL, &t->a_htab, arena_calloc,
-                                   arena_free);
+                                   NULL, &t->a_htab, arena_calloc, arena_free);
     if (t->htab == NULL) {
       return PYL_NONE;
     }

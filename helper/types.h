@@ -97,8 +97,8 @@ static inline unsigned pyl_types_cache_slot(uint64_t addr) {
   return (unsigned)((addr >> 4) ^ (addr >> 12)) % PYL_TYPE_CACHE;
 }
 
-static inline uint32_t pyl_types_resolve(struct pyl_ctx *c,
-                                         struct pyl_types *t, uint64_t addr) {
+static inline uint32_t pyl_types_resolve(struct pyl_ctx *c, struct pyl_types *t,
+                                         uint64_t addr) {
   unsigned s = pyl_types_cache_slot(addr);
   if (t->cache[s].addr == addr && addr != 0) {
     return t->cache[s].id;

@@ -6,11 +6,11 @@
 #include "sizes.h"
 
 enum {
-  PYL_BATCH = 256,       /* referents resolved together */
-  PYL_AHEAD = 8,         /* objects prefetched ahead of the traversal */
-  PYL_HEADER = 16,       /* ob_refcnt + ob_type */
-  PYL_GC_MASK = 3,       /* flag bits in _gc_next/_gc_prev */
-  PYL_NO_SLOT = 0,       /* seeds have no edge; slots are stored + 1 */
+  PYL_BATCH = 256, /* referents resolved together */
+  PYL_AHEAD = 8,   /* objects prefetched ahead of the traversal */
+  PYL_HEADER = 16, /* ob_refcnt + ob_type */
+  PYL_GC_MASK = 3, /* flag bits in _gc_next/_gc_prev */
+  PYL_NO_SLOT = 0, /* seeds have no edge; slots are stored + 1 */
 };
 
 struct ref {
@@ -76,15 +76,14 @@ static void discover(struct walk *w, const struct ref *r) {
     drop(w, r, "skipped unreadable pointer");
     return;
   }
-  uint32_t tid = pyl_types_resolve(c, &c->types,
-                                   pyl_ld_u64(p, c->L->ob_type_off));
+  uint32_t tid =
+      pyl_types_resolve(c, &c->types, pyl_ld_u64(p, c->L->ob_type_off));
   if (tid == PYL_NONE) {
     drop(w, r, "skipped object with an implausible type at");
     return;
   }
   bool inserted = false;
-  uint32_t idx = pyl_objtab_insert_h(&c->tab, r->addr, r->hash, tid,
-                                     &inserted);
+  uint32_t idx = pyl_objtab_insert_h(&c->tab, r->addr, r->hash, tid, &inserted);
   if (idx == PYL_NONE) {
     out_of_memory(w);
     return;
@@ -120,7 +119,7 @@ static void flush(struct walk *w) {
         pyl_csr_set(&c->csr, r->slot - 1, idx);
       }
     } else {
-      __builtin_prefetch((const void *)(uintptr_t)r->addr);
+      __builtin_prefetch(pyl_host_ptr(r->addr));
       w->pending[n_new++] = k;
     }
   }
@@ -221,7 +220,7 @@ static void traverse_all(struct walk *w) {
       }
     }
     if (i + PYL_AHEAD < t->n) {
-      __builtin_prefetch((const void *)(uintptr_t)t->addr[i + PYL_AHEAD]);
+      __builtin_prefetch(pyl_host_ptr(t->addr[i + PYL_AHEAD]));
     }
     const struct pyl_type *ty = &c->types.rec[t->type[i]];
     uint64_t obj = t->addr[i];

@@ -1,7 +1,11 @@
 """Fixtures: the interpreters under test, the built pyleaks, targets, and
-one recorded pyleaks session per interpreter that most tests inspect."""
+one recorded pyleaks session per interpreter that most tests inspect.
 
-import os
+Run with `make check` (or `make check-pytest`) in a build tree, or by hand:
+    PYLEAKS_BUILDDIR=/path/to/build /usr/bin/python3 -m pytest tests
+(the python that has pytest; the targets run under each interpreter found,
+see pytest's header for which were found and which are skipped)."""
+
 from dataclasses import dataclass
 from typing import Dict, List, Optional
 

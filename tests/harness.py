@@ -10,7 +10,7 @@ import select
 import signal
 import subprocess
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Dict, List, Optional
 
@@ -69,7 +69,8 @@ def _version_key(path: str):
 
 
 def find_pyenv(minor: str) -> Interpreter:
-    """The newest pyenv build of 3.<minor> (a final release, X.Y.Z)."""
+    """The newest pyenv build of version `minor` ("3.8"), a final release
+    (X.Y.Z, no rc/dev builds)."""
     pattern = str(pyenv_root() / "versions" / ("%s.*" % minor) / "bin" / ("python%s" % minor))
     found = [p for p in glob.glob(pattern)
              if re.fullmatch(r"\d+\.\d+\.\d+", Path(p).parent.parent.name)
@@ -147,12 +148,11 @@ def _clip(s: str, n: int = 6000) -> str:
     return s if len(s) <= n else s[:n // 2] + "\n[... %d chars ...]\n" % (len(s) - n) + s[-n // 2:]
 
 
-def run(argv, timeout=GDB_TIMEOUT, merge=False, env=None) -> Run:
+def run(argv, timeout=GDB_TIMEOUT, env=None) -> Run:
     """Run a command in its own process group; on timeout kill the group
     and fail with what it printed so far."""
     proc = subprocess.Popen([str(a) for a in argv], stdin=subprocess.DEVNULL,
-                            stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT if merge else subprocess.PIPE,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                             env=env or clean_env(), start_new_session=True)
     try:
         out, err = proc.communicate(timeout=timeout)
@@ -160,11 +160,10 @@ def run(argv, timeout=GDB_TIMEOUT, merge=False, env=None) -> Run:
         os.killpg(proc.pid, signal.SIGKILL)
         out, err = proc.communicate()
         raise AssertionError("timed out after %ds: %s\n%s" % (
-            timeout, argv, _clip((out or b"").decode("utf-8", "replace")
-                                 + (err or b"").decode("utf-8", "replace"))))
+            timeout, argv, _clip(out.decode("utf-8", "replace")
+                                 + err.decode("utf-8", "replace"))))
     return Run([str(a) for a in argv], proc.returncode,
-               out.decode("utf-8", "replace"),
-               (err or b"").decode("utf-8", "replace"))
+               out.decode("utf-8", "replace"), err.decode("utf-8", "replace"))
 
 
 def marker(name: str) -> str:
@@ -197,11 +196,11 @@ def commands_with_markers(named_cmds):
     return cmds + [marker("end")]
 
 
-def pyleaks(pid, *cmds, merge=False, timeout=GDB_TIMEOUT, env=None) -> Run:
+def pyleaks(pid, *cmds, timeout=GDB_TIMEOUT, env=None) -> Run:
     argv = [pyleaks_exe(), "--pid", str(pid)]
     for c in cmds:
         argv += ["-c", c]
-    return run(argv, timeout=timeout, merge=merge, env=env)
+    return run(argv, timeout=timeout, env=env)
 
 
 def plain_gdb(pid, *cmds, timeout=GDB_TIMEOUT) -> Run:

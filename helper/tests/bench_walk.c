@@ -71,9 +71,8 @@ int main(int argc, char **argv) {
   double secs = (double)r->walk_ns / 1e9;
   printf("objects %llu edges %llu walk %.3f s (cpu %.3f s)  "
          "%.1fM objects/s  mapped %.1f B/object (peak %.1f)\n",
-         (unsigned long long)r->total_objects,
-         (unsigned long long)r->n_edges, secs, cpu,
-         (double)r->total_objects / secs / 1e6,
+         (unsigned long long)r->total_objects, (unsigned long long)r->n_edges,
+         secs, cpu, (double)r->total_objects / secs / 1e6,
          (double)r->mapped_bytes / (double)r->total_objects,
          (double)r->peak_mapped_bytes / (double)r->total_objects);
   return 0;

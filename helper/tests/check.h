@@ -9,54 +9,54 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#define PYL_FAIL(...)                                                         \
-  do {                                                                        \
-    fprintf(stderr, "%s:%d: ", __FILE__, __LINE__);                           \
-    fprintf(stderr, __VA_ARGS__);                                             \
-    fputc('\n', stderr);                                                      \
-    exit(1);                                                                  \
+#define PYL_FAIL(...)                                                          \
+  do {                                                                         \
+    fprintf(stderr, "%s:%d: ", __FILE__, __LINE__);                            \
+    fprintf(stderr, __VA_ARGS__);                                              \
+    fputc('\n', stderr);                                                       \
+    exit(1);                                                                   \
   } while (0)
 
-#define ASSERT_TRUE(x)                                                        \
-  do {                                                                        \
-    if (!(x)) {                                                               \
-      PYL_FAIL("expected true: %s", #x);                                      \
-    }                                                                         \
+#define ASSERT_TRUE(x)                                                         \
+  do {                                                                         \
+    if (!(x)) {                                                                \
+      PYL_FAIL("expected true: %s", #x);                                       \
+    }                                                                          \
   } while (0)
 
-#define ASSERT_FALSE(x)                                                       \
-  do {                                                                        \
-    if (x) {                                                                  \
-      PYL_FAIL("expected false: %s", #x);                                     \
-    }                                                                         \
+#define ASSERT_FALSE(x)                                                        \
+  do {                                                                         \
+    if (x) {                                                                   \
+      PYL_FAIL("expected false: %s", #x);                                      \
+    }                                                                          \
   } while (0)
 
-#define ASSERT_EQ(a, b)                                                       \
-  do {                                                                        \
-    unsigned long long va_ = (unsigned long long)(a);                         \
-    unsigned long long vb_ = (unsigned long long)(b);                         \
-    if (va_ != vb_) {                                                         \
-      PYL_FAIL("%s == %s: %llu != %llu", #a, #b, va_, vb_);                   \
-    }                                                                         \
+#define ASSERT_EQ(a, b)                                                        \
+  do {                                                                         \
+    unsigned long long va_ = (unsigned long long)(a);                          \
+    unsigned long long vb_ = (unsigned long long)(b);                          \
+    if (va_ != vb_) {                                                          \
+      PYL_FAIL("%s == %s: %llu != %llu", #a, #b, va_, vb_);                    \
+    }                                                                          \
   } while (0)
 
-#define ASSERT_NE(a, b)                                                       \
-  do {                                                                        \
-    unsigned long long va_ = (unsigned long long)(a);                         \
-    unsigned long long vb_ = (unsigned long long)(b);                         \
-    if (va_ == vb_) {                                                         \
-      PYL_FAIL("%s != %s: both %llu", #a, #b, va_);                           \
-    }                                                                         \
+#define ASSERT_NE(a, b)                                                        \
+  do {                                                                         \
+    unsigned long long va_ = (unsigned long long)(a);                          \
+    unsigned long long vb_ = (unsigned long long)(b);                          \
+    if (va_ == vb_) {                                                          \
+      PYL_FAIL("%s != %s: both %llu", #a, #b, va_);                            \
+    }                                                                          \
   } while (0)
 
-#define ASSERT_STREQ(a, b)                                                    \
-  do {                                                                        \
-    const char *sa_ = (a);                                                    \
-    const char *sb_ = (b);                                                    \
-    if (sa_ == NULL || sb_ == NULL || strcmp(sa_, sb_) != 0) {                \
-      PYL_FAIL("%s == %s: \"%s\" != \"%s\"", #a, #b, sa_ ? sa_ : "(null)",    \
-               sb_ ? sb_ : "(null)");                                         \
-    }                                                                         \
+#define ASSERT_STREQ(a, b)                                                     \
+  do {                                                                         \
+    const char *sa_ = (a);                                                     \
+    const char *sb_ = (b);                                                     \
+    if (sa_ == NULL || sb_ == NULL || strcmp(sa_, sb_) != 0) {                 \
+      PYL_FAIL("%s == %s: \"%s\" != \"%s\"", #a, #b, sa_ ? sa_ : "(null)",     \
+               sb_ ? sb_ : "(null)");                                          \
+    }                                                                          \
   } while (0)
 
 struct pyl_test {
@@ -65,7 +65,8 @@ struct pyl_test {
 };
 
 /* Each test file defines its table; unit.c lists the tables. */
-#define PYL_TESTS_END {NULL, NULL}
+#define PYL_TESTS_END                                                          \
+  { NULL, NULL }
 
 /* A deterministic generator for synthetic data. */
 static inline unsigned long long pyl_test_rand(unsigned long long *state) {

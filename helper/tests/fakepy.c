@@ -125,10 +125,10 @@ void fakepy_layout(struct fakepy *f, struct pyl_layout *L) {
   /* Builtin addresses nothing in the fake heap is an instance of. */
   static uint64_t elsewhere[16];
   uint64_t *builtins[] = {
-      &L->str_type,       &L->int_type,  &L->bool_type, &L->float_type,
-      &L->bytes_type,     &L->bytearray_type, &L->tuple_type,
-      &L->list_type,      &L->dict_type, &L->set_type,  &L->frozenset_type,
-      &L->module_type,    &L->none_object};
+      &L->str_type,   &L->int_type,       &L->bool_type,      &L->float_type,
+      &L->bytes_type, &L->bytearray_type, &L->tuple_type,     &L->list_type,
+      &L->dict_type,  &L->set_type,       &L->frozenset_type, &L->module_type,
+      &L->none_object};
   for (size_t i = 0; i < sizeof(builtins) / sizeof(builtins[0]); i++) {
     *builtins[i] = (uint64_t)(uintptr_t)&elsewhere[i];
   }
@@ -170,5 +170,6 @@ struct fake_obj *fakepy_box(struct fakepy *f, struct fake_type *t, int64_t n,
 }
 
 struct fake_gc *fakepy_gc(struct fake_obj *o) {
-  return (struct fake_gc *)(void *)((unsigned char *)o - sizeof(struct fake_gc));
+  return (struct fake_gc *)(void *)((unsigned char *)o -
+                                    sizeof(struct fake_gc));
 }

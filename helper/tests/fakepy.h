@@ -45,13 +45,13 @@ struct fake_obj {
 };
 
 struct fakepy {
-  struct fake_type meta;    /* "type" */
-  struct fake_type object;  /* "object" */
-  struct fake_type box;     /* "box": GC container, visits its items */
-  struct fake_type leaf;    /* "leaf": not GC, 16 bytes */
-  struct fake_type a_foo;   /* "a.Foo": GC container */
-  struct fake_type b_foo;   /* "b.Foo": GC container */
-  struct fake_type maybe;   /* "maybe": GC, tp_is_gc says no when size 0 */
+  struct fake_type meta;   /* "type" */
+  struct fake_type object; /* "object" */
+  struct fake_type box;    /* "box": GC container, visits its items */
+  struct fake_type leaf;   /* "leaf": not GC, 16 bytes */
+  struct fake_type a_foo;  /* "a.Foo": GC container */
+  struct fake_type b_foo;  /* "b.Foo": GC container */
+  struct fake_type maybe;  /* "maybe": GC, tp_is_gc says no when size 0 */
   struct fake_gc lists[4];
   int collecting;
 };

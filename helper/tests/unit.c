@@ -14,9 +14,8 @@ extern const struct pyl_test pyl_objtab_tests[];
 extern const struct pyl_test pyl_sort_tests[];
 
 static const struct pyl_test *const tables[] = {
-    pyl_arena_tests,  pyl_csr_tests,  pyl_engine_tests,
-    pyl_maps_tests,   pyl_nomalloc_tests, pyl_objtab_tests,
-    pyl_sort_tests,
+    pyl_arena_tests,    pyl_csr_tests,    pyl_engine_tests, pyl_maps_tests,
+    pyl_nomalloc_tests, pyl_objtab_tests, pyl_sort_tests,
 };
 
 static int run(const struct pyl_test *t) {

@@ -134,6 +134,20 @@ STRINGS = (["leak-%05d" % i for i in range(2000)]
            + ["caf\xe9-%d" % i for i in range(500)]
            + ["\u65e5\u672c-%d" % i for i in range(500)]
            + ["\U0001f40d-%d" % i for i in range(500)])
+# Non-ASCII str with a cached UTF-8 copy (compile() makes one): the copy
+# is part of sys.getsizeof.
+UTF8_CACHED = ["x = 'caf\xe9 %d \u65e5 \U0001f40d'" % i for i in range(100)]
+for _src in UTF8_CACHED:
+    compile(_src, "<utf8>", "exec")
+del _src
+# 3.8: str with a cached wchar_t copy (array('u') makes one), also part of
+# sys.getsizeof; later versions do not cache it this way.
+WSTR_CACHED = ["w\xe9-%d" % i for i in range(100)]
+if sys.version_info < (3, 9):
+    import array
+    for _s in WSTR_CACHED:
+        array.array("u", _s)
+    del _s
 INTS = [i * 1000003 for i in range(3000)] + [-(2 ** (i % 200)) for i in range(300)]
 FLOATS = [i / 7.0 for i in range(1000)]
 BLOBS = [b"blob-%d" % i * (i % 5 + 1) for i in range(400)]
@@ -163,7 +177,7 @@ for _ in range(EXPECT["__main__.Garbage"]):
     Garbage()
 
 KEEP = [FROZEN, PLAINS, SLOTTED, MYDICTS, MYLISTS, HANDLERS, INNERS, AMBIGS,
-        DUPS, UNTRACKED_TUPLES, STRINGS, INTS, FLOATS, BLOBS, BYTEARRAYS,
+        DUPS, UNTRACKED_TUPLES, STRINGS, UTF8_CACHED, WSTR_CACHED, INTS, FLOATS, BLOBS, BYTEARRAYS,
         SETS, FROZENSETS, SPECIALS]
 SAMPLES = [PLAINS, PLAINS[0], PLAINS[-1], SLOTTED[5], MYDICTS[3], MYLISTS[7],
            HANDLERS[0], INNERS[1], STRINGS[0], STRINGS[-1], INTS[-1],
@@ -178,7 +192,7 @@ def checksum():
     h.update(repr([sorted(d.items()) for d in MYDICTS]).encode())
     h.update(repr([list(x) for x in MYLISTS]).encode())
     h.update(repr([x.route for x in HANDLERS] + [x.n for x in INNERS]).encode())
-    h.update(repr([UNTRACKED_TUPLES, STRINGS, INTS, FLOATS, BLOBS]).encode())
+    h.update(repr([UNTRACKED_TUPLES, STRINGS, UTF8_CACHED, WSTR_CACHED, INTS, FLOATS, BLOBS]).encode())
     h.update(repr([BYTEARRAYS, [sorted(s) for s in SETS], SPECIALS]).encode())
     h.update(repr([sorted(map(repr, f)) for f in FROZENSETS]).encode())
     return h.hexdigest()

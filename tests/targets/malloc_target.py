@@ -17,8 +17,7 @@ count = [0]
 def churn():
     while True:
         # Above pymalloc's 512-byte limit: every allocation is a malloc().
-        block = bytearray(1 << 16)
-        del block
+        bytearray(1 << 16)
         count[0] += 1
         time.sleep(0.001)
 

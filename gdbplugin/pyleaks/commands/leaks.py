@@ -42,6 +42,8 @@ def py_leaks(args):
             "gc_tracked": res.n_gc_tracked,
             "edges": res.n_edges,
             "warnings": res.n_warnings,
+            "helper_mapped_bytes": res.mapped_bytes,
+            "helper_peak_bytes": res.peak_mapped_bytes,
             "types": [{"type": row["name"], "count": row["count"],
                        "bytes": row["bytes"]} for row in res.rows],
         })

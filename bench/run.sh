@@ -1,0 +1,405 @@
+#!/bin/bash
+# bench/run.sh: pyleaks' speed and memory benchmark.  For each heap size,
+# one target process (bench/heap_target.py) is measured side by side by
+# objgraph (in-process) and by the `pyleaks` wrapper (attach, census,
+# detach), and a markdown table is printed with PASS/MISS against the
+# project's targets.  A benchmark, not a test: it is never run by make check.
+
+set -u
+
+usage() {
+  cat <<EOF
+Usage: bench/run.sh [--sizes 1M,10M] [--python PATH] [--builddir DIR]
+                    [--runs N] [--out FILE]
+
+  --sizes LIST     heap sizes in census objects, comma-separated; a number
+                   with an optional k or M suffix (default: 1M,10M)
+  --python PATH    the target interpreter, any supported CPython with debug
+                   symbols (default: /usr/bin/python3.11)
+  --builddir DIR   the build tree whose ./pyleaks wrapper is measured
+                   (default: \$PYLEAKS_BUILDDIR, else ./build)
+  --runs N         fresh attaches per size for the census timing, and
+                   objgraph runs (default: 3)
+  --out FILE       also write the report to FILE
+
+The report (markdown) goes to stdout, progress to stderr.
+EOF
+}
+
+die() {
+  printf 'bench: %s\n' "$1" >&2
+  exit "${2:-1}"
+}
+
+sizes=1M,10M
+python=/usr/bin/python3.11
+builddir=${PYLEAKS_BUILDDIR:-./build}
+runs=3
+out=
+command_line="bench/run.sh"
+for word in "$@"; do
+  case $word in
+    *[!A-Za-z0-9_./=:,+-]* | '') command_line+=" '${word//\'/\'\\\'\'}'" ;;
+    *) command_line+=" $word" ;;
+  esac
+done
+
+need_arg() {
+  if [ "$2" -lt 2 ]; then
+    printf 'bench: option %s needs a value\n' "$1" >&2
+    exit 2
+  fi
+}
+while [ $# -gt 0 ]; do
+  case $1 in
+    --sizes) need_arg "$1" $#; sizes=$2; shift 2 ;;
+    --sizes=*) sizes=${1#*=}; shift ;;
+    --python) need_arg "$1" $#; python=$2; shift 2 ;;
+    --python=*) python=${1#*=}; shift ;;
+    --builddir) need_arg "$1" $#; builddir=$2; shift 2 ;;
+    --builddir=*) builddir=${1#*=}; shift ;;
+    --runs) need_arg "$1" $#; runs=$2; shift 2 ;;
+    --runs=*) runs=${1#*=}; shift ;;
+    --out) need_arg "$1" $#; out=$2; shift 2 ;;
+    --out=*) out=${1#*=}; shift ;;
+    -h | --help) usage; exit 0 ;;
+    *) printf "bench: unknown argument '%s'\n" "$1" >&2; usage >&2; exit 2 ;;
+  esac
+done
+
+bench_dir=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd) || die "cannot find bench/"
+target_script=$bench_dir/heap_target.py
+wrapper=$builddir/pyleaks
+[ -x "$wrapper" ] || die "no pyleaks wrapper at $wrapper: build first, or pass --builddir DIR"
+[ -x "$python" ] || die "no interpreter at $python"
+[ -r "$target_script" ] || die "missing $target_script"
+case $runs in
+  '' | *[!0-9]* | 0) die "--runs wants a positive number, not '$runs'" 2 ;;
+esac
+
+# "1M" -> 1000000; labels keep what the user wrote.
+size_labels=()
+size_values=()
+IFS=, read -r -a size_words <<<"$sizes"
+for w in "${size_words[@]}"; do
+  case $w in
+    *[Mm]) n=${w%?}; mult=1000000 ;;
+    *[Kk]) n=${w%?}; mult=1000 ;;
+    *) n=$w; mult=1 ;;
+  esac
+  case $n in
+    '' | *[!0-9]*) die "bad size '$w' (expected e.g. 500k, 1M, 10M)" 2 ;;
+  esac
+  size_labels+=("$w")
+  size_values+=($((n * mult)))
+done
+[ ${#size_values[@]} -gt 0 ] || die "no sizes given" 2
+
+progress() {
+  printf 'bench: %s\n' "$*" >&2
+}
+
+# Arithmetic on decimals (bash has integers only).
+calc() {
+  awk "BEGIN { printf \"%s\", $1 }"
+}
+# Median and min of the whitespace-separated numbers in $1.
+median() {
+  tr ' ' '\n' <<<"$1" | grep . | sort -g |
+    awk '{ v[NR] = $1 } END { if (NR % 2) print v[(NR + 1) / 2]; else printf "%.6f\n", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
+}
+minimum() {
+  tr ' ' '\n' <<<"$1" | grep . | sort -g | head -1
+}
+# A top-level scalar of pyleaks' one-line JSON (docs/json.md); the types
+# array is cut off first so that a type name can never match.
+jfield() {
+  local head=${1%%,\"types\":*}
+  sed -n "s/.*[{,]\"$2\":\\([^,}]*\\).*/\\1/p" <<<"$head"
+}
+# A key=value field of a heap_target reply line.
+tfield() {
+  sed -n "s/.*\\<$2=\\([^ ]*\\).*/\\1/p" <<<"$1"
+}
+secs() {
+  awk -v s="$1" 'BEGIN { if (s == "") print "?"; else if (s < 0.1) printf "%.3f s", s; else printf "%.2f s", s }'
+}
+kib() {
+  awk -v k="$1" 'BEGIN { printf "%+d KiB", k }'
+}
+status_kib() {
+  sed -n "s/^$2:[[:space:]]*\\([0-9]*\\) kB/\\1/p" "/proc/$1/status"
+}
+
+target_pid=
+cleanup_target() {
+  if [ -n "$target_pid" ] && [ -d "/proc/$target_pid" ]; then
+    kill "$target_pid" 2>/dev/null
+  fi
+  target_pid=
+}
+trap cleanup_target EXIT
+trap 'cleanup_target; exit 130' INT TERM
+
+tmp=$(mktemp -d /tmp/pyleaks-bench.XXXXXX) || die "mktemp failed"
+trap 'cleanup_target; rm -rf "$tmp"' EXIT
+
+# One line from the target, or give up after $2 seconds.
+target_read() {
+  local line
+  if ! read -r -t "$1" line <&"${TARGET[0]}"; then
+    return 1
+  fi
+  printf '%s\n' "$line"
+}
+target_ask() {
+  printf '%s\n' "$1" >&"${TARGET[1]}" || return 1
+  target_read "$2"
+}
+
+# Runs the wrapper with the given -c commands; sets wall (seconds) and
+# json_lines (its JSON output).  Returns the wrapper's status.
+run_pyleaks() {
+  local pid=$1; shift
+  local args=() c t0 t1 rc
+  for c in "$@"; do args+=(-c "$c"); done
+  t0=$EPOCHREALTIME
+  "$wrapper" --quiet --pid "$pid" "${args[@]}" >"$tmp/out" 2>"$tmp/err"
+  rc=$?
+  t1=$EPOCHREALTIME
+  wall=$(calc "$t1 - $t0")
+  json_lines=$(grep '^{' "$tmp/out")
+  return $rc
+}
+
+maps_snapshot() {
+  # Address ranges and names, not offsets or inode details that cannot change.
+  awk '{ print $1, $6 }' "/proc/$1/maps"
+}
+
+rows=()
+details=()
+# Per size, for the verdicts: label, census total, helper elapsed median,
+# objgraph median, bytes per object, released (yes/no).
+v_label=() v_total=() v_value=() v_helper=() v_objgraph=() v_bpo=() v_released=() v_reused=()
+
+for idx in "${!size_values[@]}"; do
+  label=${size_labels[$idx]}
+  want=${size_values[$idx]}
+  # The target takes about 100 bytes per object and the helper under 100.
+  avail=$(sed -n 's/^MemAvailable:[[:space:]]*\([0-9]*\) kB/\1/p' /proc/meminfo)
+  if [ $((want / 1024 * 200)) -gt "$avail" ]; then
+    progress "skipping $label: needs about $((want / 1024 * 200 / 1024)) MiB, $((avail / 1024)) MiB available"
+    rows+=("| $label | skipped: not enough memory | | | | | | | | |")
+    continue
+  fi
+
+  progress "$label: building the heap ($python)"
+  coproc TARGET { "$python" "$target_script" --objects "$want"; }
+  ready=$(target_read 1800) || { progress "$label: the target did not start"; rows+=("| $label | target failed to start | | | | | | | | |"); wait; continue; }
+  case $ready in
+    ready\ *) ;;
+    *) progress "$label: unexpected target output: $ready"; rows+=("| $label | target failed | | | | | | | | |"); continue ;;
+  esac
+  target_pid=$(tfield "$ready" pid)
+  python_version=$(tfield "$ready" python)
+  expected=$(tfield "$ready" expected)
+  progress "$label: pid $target_pid, Python $python_version, expected census ~$expected objects, built in $(tfield "$ready" build_s) s"
+
+  rss_before=$(status_kib "$target_pid" VmRSS)
+  anon_before=$(status_kib "$target_pid" RssAnon)
+  maps_snapshot "$target_pid" >"$tmp/maps.before"
+
+  failed=
+  e2e=() elapsed=() walk=() totals=() peaks=() reused_first=()
+  for ((r = 1; r <= runs; r++)); do
+    progress "$label: pyleaks --pid $target_pid -c 'py-leaks --json' ($r/$runs)"
+    if ! run_pyleaks "$target_pid" 'py-leaks --json' || [ -z "$json_lines" ]; then
+      failed="pyleaks failed: $(head -3 "$tmp/err" | tr '\n' ' ')"
+      break
+    fi
+    e2e+=("$wall")
+    elapsed+=("$(jfield "$json_lines" elapsed_s)")
+    walk+=("$(jfield "$json_lines" walk_s)")
+    totals+=("$(jfield "$json_lines" total_objects)")
+    peaks+=("$(jfield "$json_lines" helper_peak_bytes)")
+    reused_first+=("$(jfield "$json_lines" graph_reused)")
+  done
+
+  second_elapsed= second_reused= double_wall=
+  if [ -z "$failed" ]; then
+    progress "$label: pyleaks --pid $target_pid -c 'py-leaks --json' -c 'py-leaks --json'"
+    if run_pyleaks "$target_pid" 'py-leaks --json' 'py-leaks --json' &&
+       [ "$(wc -l <<<"$json_lines")" -eq 2 ]; then
+      second=$(sed -n 2p <<<"$json_lines")
+      second_elapsed=$(jfield "$second" elapsed_s)
+      second_reused=$(jfield "$second" graph_reused)
+      double_wall=$wall
+      peaks+=("$(jfield "$second" helper_peak_bytes)")
+    else
+      failed="pyleaks with two commands failed: $(head -3 "$tmp/err" | tr '\n' ' ')"
+    fi
+  fi
+
+  rss_after=$(status_kib "$target_pid" VmRSS)
+  anon_after=$(status_kib "$target_pid" RssAnon)
+  maps_snapshot "$target_pid" >"$tmp/maps.after"
+  leftover=$(grep -ci pyleaks "/proc/$target_pid/maps")
+  new_maps=$(comm -13 <(sort "$tmp/maps.before") <(sort "$tmp/maps.after") | tr '\n' ';')
+
+  progress "$label: objgraph.show_most_common_types() in the target ($runs runs)"
+  og=()
+  for ((r = 1; r <= runs; r++)); do
+    reply=$(target_ask objgraph 1800) || { failed=${failed:-"objgraph run failed"}; break; }
+    og+=("$(tfield "$reply" objgraph_s)")
+  done
+  reply=$(target_ask gc_objects 600) || failed=${failed:-"gc.get_objects() failed"}
+  gc_tracked=$(tfield "$reply" gc_tracked)
+  gc_objects_s=$(tfield "$reply" gc_objects_s)
+
+  bye=$(target_ask quit 600)
+  exit_status=
+  if [ "$bye" = bye ]; then
+    # The coproc's status is the target's: it must exit 0 on its own.
+    for ((t = 0; t < 600; t++)); do
+      [ -d "/proc/$target_pid" ] || break
+      sleep 0.1
+    done
+    wait "$TARGET_PID" 2>/dev/null
+    exit_status=$?
+  fi
+  cleanup_target
+  [ "$exit_status" = 0 ] || failed=${failed:-"the target did not exit cleanly (status ${exit_status:-unknown})"}
+
+  if [ ${#elapsed[@]} -eq 0 ]; then
+    rows+=("| $label | FAILED: $failed | | | | | | | | |")
+    progress "$label: $failed"
+    continue
+  fi
+
+  total=${totals[0]}
+  h_med=$(median "${elapsed[*]}")
+  h_min=$(minimum "${elapsed[*]}")
+  w_med=$(median "${walk[*]}")
+  e_med=$(median "${e2e[*]}")
+  e_min=$(minimum "${e2e[*]}")
+  og_med=$(median "${og[*]}")
+  og_min=$(minimum "${og[*]}")
+  peak=$(tr ' ' '\n' <<<"${peaks[*]}" | sort -g | tail -1)
+  bpo=$(calc "$peak / $total")
+  speedup=$(calc "$og_med / $h_med")
+  rss_delta=$((rss_after - rss_before))
+  anon_delta=$((anon_after - anon_before))
+  # Released: nothing of the helper is mapped any more, no mapping appeared,
+  # and anonymous memory is back within 1 MiB (what libc may keep from
+  # dlopen/dlclose bookkeeping).
+  released=yes
+  [ "$leftover" -eq 0 ] && [ -z "$new_maps" ] && [ "$anon_delta" -le 1024 ] || released=no
+  first_fresh=yes
+  for f in "${reused_first[@]}"; do [ "$f" = false ] || first_fresh=no; done
+
+  if [ -n "$second_elapsed" ]; then
+    second_cell="$(secs "$second_elapsed") helper, +$(secs "$(calc "$double_wall - $e_med")") wall"
+    [ "$second_reused" = true ] && second_cell+=", reused" || second_cell+=", NOT reused"
+  else
+    second_cell="failed"
+  fi
+  if [ "$leftover" -eq 0 ]; then maps_note="no pyleaks mapping"; else maps_note="$leftover pyleaks mappings LEFT"; fi
+  [ -z "$new_maps" ] || maps_note+=", new mappings: $new_maps"
+
+  rows+=("| $label | $total | $gc_tracked | $(secs "$og_med") (min $(secs "$og_min")) | $(secs "$h_med") (walk $(secs "$w_med")) | $(calc "$speedup" | awk '{ printf "%.1fx", $1 }') | $(secs "$e_med") (min $(secs "$e_min")) | $second_cell | $(awk -v b="$bpo" 'BEGIN { printf "%.1f", b }') | VmRSS $(kib "$rss_delta"), RssAnon $(kib "$anon_delta"); $maps_note |")
+
+  details+=("- $label (pid $target_pid, Python $python_version): census ${totals[*]} objects (expected ~$expected);" \
+            "  helper elapsed_s ${elapsed[*]}; walk_s ${walk[*]}; pyleaks end to end ${e2e[*]} s;" \
+            "  first query fresh graph every attach: $first_fresh; two-command attach $(secs "$double_wall") wall, 2nd elapsed_s $second_elapsed, graph_reused $second_reused;" \
+            "  objgraph show_most_common_types ${og[*]} s; len(gc.get_objects()) = $gc_tracked in $(secs "$gc_objects_s");" \
+            "  helper_peak_bytes $peak; VmRSS $rss_before -> $rss_after kB, RssAnon $anon_before -> $anon_after kB${failed:+; ERROR: $failed}")
+
+  v_label+=("$label") v_total+=("$total") v_value+=("$want") v_helper+=("$h_med")
+  v_objgraph+=("$og_med") v_bpo+=("$bpo") v_released+=("$released") v_reused+=("$second_reused")
+  [ -z "$failed" ] || progress "$label: $failed"
+done
+
+# PASS when every measured size meets the target; MISS with the sizes that
+# do not.
+verdict() {
+  local name=$1 cells=$2 misses=$3 measured=$4
+  if [ "$measured" -eq 0 ]; then
+    printf -- '- %s: not measured\n' "$name"
+  elif [ -z "$misses" ]; then
+    printf -- '- %s: **PASS** (%s)\n' "$name" "$cells"
+  else
+    printf -- '- %s: **MISS** (%s)\n' "$name" "$cells"
+  fi
+}
+
+report() {
+  local i cells misses n
+  echo "## pyleaks benchmark"
+  echo
+  echo "Command: \`$command_line\`"
+  echo
+  echo "| heap | objects (census) | gc-tracked | objgraph show_most_common_types | helper census (walk) | speedup | pyleaks --pid end to end | 2nd query (graph reused) | helper peak bytes/object | RSS after detach − before |"
+  echo "|---|---|---|---|---|---|---|---|---|---|"
+  printf '%s\n' "${rows[@]}"
+  echo
+  echo "Times are medians of $runs runs (each pyleaks run a fresh attach that builds the graph anew); \"helper census\" is the helper's elapsed_s for the first py-leaks, walk its walk_s; speedup = objgraph / helper census; \"2nd query\" is the second py-leaks of one attach (helper elapsed_s, and the attach's wall time beyond a one-command attach)."
+  echo
+  echo "Targets:"
+  cells= misses= n=0
+  for i in "${!v_label[@]}"; do
+    [ "${v_value[$i]}" -eq 10000000 ] || continue
+    n=$((n + 1))
+    cells+="${v_label[$i]}: $(secs "${v_helper[$i]}")"
+    awk -v h="${v_helper[$i]}" 'BEGIN { exit !(h < 1.5) }' || misses+=x
+  done
+  verdict "helper census on 10M objects < 1.5 s" "$cells" "$misses" "$n"
+  cells= misses= n=0
+  for i in "${!v_label[@]}"; do
+    n=$((n + 1))
+    [ -z "$cells" ] || cells+=", "
+    cells+="${v_label[$i]}: $(awk -v o="${v_objgraph[$i]}" -v h="${v_helper[$i]}" 'BEGIN { printf "%.1fx", o / h }')"
+    awk -v o="${v_objgraph[$i]}" -v h="${v_helper[$i]}" 'BEGIN { exit !(o >= 3 * h) }' || misses+=x
+  done
+  verdict "helper census ≥ 3x faster than objgraph.show_most_common_types() on the same heap" "$cells" "$misses" "$n"
+  cells= misses= n=0
+  for i in "${!v_label[@]}"; do
+    n=$((n + 1))
+    [ -z "$cells" ] || cells+=", "
+    cells+="${v_label[$i]}: $(awk -v b="${v_bpo[$i]}" 'BEGIN { printf "%.1f", b }') B/object"
+    awk -v b="${v_bpo[$i]}" 'BEGIN { exit !(b < 40) }' || misses+=x
+  done
+  verdict "helper memory < 40 bytes/object (helper_peak_bytes / census objects)" "$cells" "$misses" "$n"
+  cells= misses= n=0
+  for i in "${!v_label[@]}"; do
+    n=$((n + 1))
+    [ -z "$cells" ] || cells+=", "
+    cells+="${v_label[$i]}: ${v_released[$i]}"
+    [ "${v_released[$i]}" = yes ] || misses+=x
+  done
+  verdict "all released at detach (no pyleaks mapping, no new mapping, RssAnon within 1 MiB of before)" "$cells" "$misses" "$n"
+  cells= misses= n=0
+  for i in "${!v_label[@]}"; do
+    n=$((n + 1))
+    [ -z "$cells" ] || cells+=", "
+    cells+="${v_label[$i]}: ${v_reused[$i]:-failed}"
+    [ "${v_reused[$i]}" = true ] || misses+=x
+  done
+  verdict "second query of an attach reuses the graph" "$cells" "$misses" "$n"
+  echo
+  echo "Machine: $(nproc) CPUs, $(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1), $(awk '/^MemTotal/ { printf "%.1f GiB", $2 / 1048576 }' /proc/meminfo) RAM, Linux $(uname -r)"
+  echo "Target: $python (Python ${python_version:-?}); $("$wrapper" --version 2>/dev/null); $(gdb --version 2>/dev/null | head -1)"
+  local rev
+  rev=$(git -C "$bench_dir/.." rev-parse --short HEAD 2>/dev/null) &&
+    echo "Source: $(cd "$bench_dir/.." && pwd) at $rev$(git -C "$bench_dir/.." diff --quiet HEAD 2>/dev/null || echo ' (with uncommitted changes)'); build tree: $(cd "$builddir" && pwd)"
+  echo "Date: $(date -u '+%Y-%m-%d %H:%M UTC')"
+  echo
+  echo "Details:"
+  printf '%s\n' "${details[@]}"
+}
+
+if [ -n "$out" ]; then
+  report | tee "$out"
+else
+  report
+fi
