@@ -122,7 +122,12 @@ tfield() {
   sed -n "s/.*\\<$2=\\([^ ]*\\).*/\\1/p" <<<"$1"
 }
 secs() {
-  awk -v s="$1" 'BEGIN { if (s == "") print "?"; else if (s < 0.1) printf "%.3f s", s; else printf "%.2f s", s }'
+  awk -v s="$1" 'BEGIN {
+    if (s == "") print "?"
+    else if (s < 0.001) printf "%.0f µs", s * 1000000
+    else if (s < 0.01) printf "%.2f ms", s * 1000
+    else if (s < 0.1) printf "%.3f s", s
+    else printf "%.2f s", s }'
 }
 kib() {
   awk -v k="$1" 'BEGIN { printf "%+d KiB", k }'
@@ -146,14 +151,18 @@ trap 'cleanup_target; rm -rf "$tmp"' EXIT
 
 # One line from the target, or give up after $2 seconds.
 target_read() {
-  local line
-  if ! read -r -t "$1" line <&"${TARGET[0]}"; then
+  local line fd=${TARGET[0]:-}
+  [ -n "$fd" ] || return 1
+  if ! read -r -t "$1" line <&"$fd"; then
     return 1
   fi
   printf '%s\n' "$line"
 }
 target_ask() {
-  printf '%s\n' "$1" >&"${TARGET[1]}" || return 1
+  local fd=${TARGET[1]:-}
+  # The coproc's pipes are gone once the target has exited.
+  [ -n "$fd" ] && [ -d "/proc/$target_pid" ] || return 1
+  printf '%s\n' "$1" >&"$fd" || return 1
   target_read "$2"
 }
 
@@ -177,6 +186,8 @@ maps_snapshot() {
   awk '{ print $1, $6 }' "/proc/$1/maps"
 }
 
+any_failed=
+load_start=$(cut -d' ' -f1-3 /proc/loadavg)
 rows=()
 details=()
 # Per size, for the verdicts: label, census total, helper elapsed median,
@@ -190,18 +201,26 @@ for idx in "${!size_values[@]}"; do
   avail=$(sed -n 's/^MemAvailable:[[:space:]]*\([0-9]*\) kB/\1/p' /proc/meminfo)
   if [ $((want / 1024 * 200)) -gt "$avail" ]; then
     progress "skipping $label: needs about $((want / 1024 * 200 / 1024)) MiB, $((avail / 1024)) MiB available"
+    any_failed=yes
     rows+=("| $label | skipped: not enough memory | | | | | | | | |")
     continue
   fi
 
   progress "$label: building the heap ($python)"
-  coproc TARGET { "$python" "$target_script" --objects "$want"; }
-  ready=$(target_read 1800) || { progress "$label: the target did not start"; rows+=("| $label | target failed to start | | | | | | | | |"); wait; continue; }
+  coproc TARGET { exec "$python" "$target_script" --objects "$want"; }
+  target_pid=$TARGET_PID
+  shown_pid=$target_pid
+  ready=$(target_read 1800)
   case $ready in
-    ready\ *) ;;
-    *) progress "$label: unexpected target output: $ready"; rows+=("| $label | target failed | | | | | | | | |"); continue ;;
+    "ready pid=$target_pid "*) ;;
+    *)
+      progress "$label: the target did not start${ready:+ (it said: $ready)}"
+      rows+=("| $label | FAILED: the target did not start | | | | | | | | |")
+      any_failed=yes
+      cleanup_target
+      wait "$target_pid" 2>/dev/null
+      continue ;;
   esac
-  target_pid=$(tfield "$ready" pid)
   python_version=$(tfield "$ready" python)
   expected=$(tfield "$ready" expected)
   progress "$label: pid $target_pid, Python $python_version, expected census ~$expected objects, built in $(tfield "$ready" build_s) s"
@@ -247,7 +266,7 @@ for idx in "${!size_values[@]}"; do
   leftover=$(grep -ci pyleaks "/proc/$target_pid/maps")
   new_maps=$(comm -13 <(sort "$tmp/maps.before") <(sort "$tmp/maps.after") | tr '\n' ';')
 
-  progress "$label: objgraph.show_most_common_types() in the target ($runs runs)"
+  progress "$label: objgraph.show_most_common_types() in the target ($runs run(s))"
   og=()
   for ((r = 1; r <= runs; r++)); do
     reply=$(target_ask objgraph 1800) || { failed=${failed:-"objgraph run failed"}; break; }
@@ -262,16 +281,20 @@ for idx in "${!size_values[@]}"; do
   if [ "$bye" = bye ]; then
     # The coproc's status is the target's: it must exit 0 on its own.
     for ((t = 0; t < 600; t++)); do
-      [ -d "/proc/$target_pid" ] || break
+      state=$(awk '{ sub(/.*\) /, ""); print $1 }' "/proc/$target_pid/stat" 2>/dev/null)
+      case $state in '' | Z | X) break ;; esac
       sleep 0.1
     done
-    wait "$TARGET_PID" 2>/dev/null
+    [ -z "$state" ] || [ "$state" = Z ] || [ "$state" = X ] || cleanup_target
+    wait "$target_pid" 2>/dev/null
     exit_status=$?
+    target_pid=
   fi
   cleanup_target
   [ "$exit_status" = 0 ] || failed=${failed:-"the target did not exit cleanly (status ${exit_status:-unknown})"}
 
-  if [ ${#elapsed[@]} -eq 0 ]; then
+  [ -z "$failed" ] || any_failed=yes
+  if [ -n "$failed" ]; then
     rows+=("| $label | FAILED: $failed | | | | | | | | |")
     progress "$label: $failed"
     continue
@@ -279,7 +302,6 @@ for idx in "${!size_values[@]}"; do
 
   total=${totals[0]}
   h_med=$(median "${elapsed[*]}")
-  h_min=$(minimum "${elapsed[*]}")
   w_med=$(median "${walk[*]}")
   e_med=$(median "${e2e[*]}")
   e_min=$(minimum "${e2e[*]}")
@@ -299,7 +321,7 @@ for idx in "${!size_values[@]}"; do
   for f in "${reused_first[@]}"; do [ "$f" = false ] || first_fresh=no; done
 
   if [ -n "$second_elapsed" ]; then
-    second_cell="$(secs "$second_elapsed") helper, +$(secs "$(calc "$double_wall - $e_med")") wall"
+    second_cell="$(secs "$second_elapsed") helper (attach with both: $(secs "$double_wall"))"
     [ "$second_reused" = true ] && second_cell+=", reused" || second_cell+=", NOT reused"
   else
     second_cell="failed"
@@ -307,17 +329,17 @@ for idx in "${!size_values[@]}"; do
   if [ "$leftover" -eq 0 ]; then maps_note="no pyleaks mapping"; else maps_note="$leftover pyleaks mappings LEFT"; fi
   [ -z "$new_maps" ] || maps_note+=", new mappings: $new_maps"
 
-  rows+=("| $label | $total | $gc_tracked | $(secs "$og_med") (min $(secs "$og_min")) | $(secs "$h_med") (walk $(secs "$w_med")) | $(calc "$speedup" | awk '{ printf "%.1fx", $1 }') | $(secs "$e_med") (min $(secs "$e_min")) | $second_cell | $(awk -v b="$bpo" 'BEGIN { printf "%.1f", b }') | VmRSS $(kib "$rss_delta"), RssAnon $(kib "$anon_delta"); $maps_note |")
+  rows+=("| $label | $total | $gc_tracked | $(secs "$og_med") (min $(secs "$og_min")) | $(secs "$h_med") (walk $(secs "$w_med")) | $(awk -v x="$speedup" 'BEGIN { printf "%.1fx", x }') | $(secs "$e_med") (min $(secs "$e_min")) | $second_cell | $(awk -v b="$bpo" 'BEGIN { printf "%.1f", b }') | VmRSS $(kib "$rss_delta"), RssAnon $(kib "$anon_delta"); $maps_note |")
 
-  details+=("- $label (pid $target_pid, Python $python_version): census ${totals[*]} objects (expected ~$expected);" \
+  details+=("- $label (pid $shown_pid, Python $python_version): census ${totals[*]} objects (expected ~$expected);" \
             "  helper elapsed_s ${elapsed[*]}; walk_s ${walk[*]}; pyleaks end to end ${e2e[*]} s;" \
             "  first query fresh graph every attach: $first_fresh; two-command attach $(secs "$double_wall") wall, 2nd elapsed_s $second_elapsed, graph_reused $second_reused;" \
             "  objgraph show_most_common_types ${og[*]} s; len(gc.get_objects()) = $gc_tracked in $(secs "$gc_objects_s");" \
-            "  helper_peak_bytes $peak; VmRSS $rss_before -> $rss_after kB, RssAnon $anon_before -> $anon_after kB${failed:+; ERROR: $failed}")
+            "  rates (median): objgraph $(awk -v n="$gc_tracked" -v s="$og_med" 'BEGIN { printf "%.1f", n / s / 1e6 }')M gc-tracked objects/s, helper $(awk -v n="$total" -v s="$h_med" 'BEGIN { printf "%.1f", n / s / 1e6 }')M census objects/s;" \
+            "  helper_peak_bytes $peak; VmRSS $rss_before -> $rss_after kB, RssAnon $anon_before -> $anon_after kB")
 
   v_label+=("$label") v_total+=("$total") v_value+=("$want") v_helper+=("$h_med")
   v_objgraph+=("$og_med") v_bpo+=("$bpo") v_released+=("$released") v_reused+=("$second_reused")
-  [ -z "$failed" ] || progress "$label: $failed"
 done
 
 # PASS when every measured size meets the target; MISS with the sizes that
@@ -343,7 +365,7 @@ report() {
   echo "|---|---|---|---|---|---|---|---|---|---|"
   printf '%s\n' "${rows[@]}"
   echo
-  echo "Times are medians of $runs runs (each pyleaks run a fresh attach that builds the graph anew); \"helper census\" is the helper's elapsed_s for the first py-leaks, walk its walk_s; speedup = objgraph / helper census; \"2nd query\" is the second py-leaks of one attach (helper elapsed_s, and the attach's wall time beyond a one-command attach)."
+  echo "Times are medians of $runs run(s) (each pyleaks run a fresh attach that builds the graph anew); \"helper census\" is the helper's elapsed_s for the first py-leaks, walk its walk_s; speedup = objgraph / helper census; \"2nd query\" is the second py-leaks of one attach: its helper elapsed_s, and the wall time of that whole two-command attach."
   echo
   echo "Targets:"
   cells= misses= n=0
@@ -387,7 +409,7 @@ report() {
   done
   verdict "second query of an attach reuses the graph" "$cells" "$misses" "$n"
   echo
-  echo "Machine: $(nproc) CPUs, $(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1), $(awk '/^MemTotal/ { printf "%.1f GiB", $2 / 1048576 }' /proc/meminfo) RAM, Linux $(uname -r)"
+  echo "Machine: $(nproc) CPUs, $(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1), $(awk '/^MemTotal/ { printf "%.1f GiB", $2 / 1048576 }' /proc/meminfo) RAM, Linux $(uname -r); load average at start $load_start (other work on the machine skews times)"
   echo "Target: $python (Python ${python_version:-?}); $("$wrapper" --version 2>/dev/null); $(gdb --version 2>/dev/null | head -1)"
   local rev
   rev=$(git -C "$bench_dir/.." rev-parse --short HEAD 2>/dev/null) &&
@@ -403,3 +425,5 @@ if [ -n "$out" ]; then
 else
   report
 fi
+# MISS is a result; a measurement that could not be made is a failure.
+[ -z "$any_failed" ]

@@ -8,7 +8,7 @@
 
 enum {
   PYL_ARG_SIZE = 4096,
-  PYL_MAX_OBJS = 1u << 30, /* first try; halved under RLIMIT_AS */
+  PYL_MAX_OBJS = 1u << 29, /* first try; halved under RLIMIT_AS */
   PYL_MIN_OBJS = 1u << 20,
   PYL_EDGES_PER_OBJ = 4,    /* reservation only; commit follows use */
   PYL_SCRATCH_PER_OBJ = 40, /* objects rows (32) and sort keys */
@@ -98,10 +98,11 @@ static void clear_graph(struct pyl_ctx *c) {
 
 /* The bytes of a type object the helper reads (type validation). */
 static uint64_t type_extent(const struct pyl_layout *L) {
-  const uint64_t offs[] = {
-      L->ob_type_off,     L->tp_name_off,  L->tp_basicsize_off,
-      L->tp_itemsize_off, L->tp_flags_off, L->tp_traverse_off,
-      L->tp_is_gc_off,    L->tp_base_off,  L->tp_dict_off};
+  const uint64_t offs[] = {L->ob_type_off,      L->tp_name_off,
+                           L->tp_basicsize_off, L->tp_itemsize_off,
+                           L->tp_flags_off,     L->tp_traverse_off,
+                           L->tp_is_gc_off,     L->tp_base_off,
+                           L->tp_dict_off,      L->tp_members_off};
   uint64_t max = 0;
   for (size_t i = 0; i < sizeof(offs) / sizeof(offs[0]); i++) {
     max = offs[i] > max ? offs[i] : max;

@@ -53,6 +53,9 @@ helper_tests_unit_SOURCES = $(pyl_engine_sources) \
 	helper/tests/test_objtab.c \
 	helper/tests/test_sort.c
 helper_tests_unit_CPPFLAGS = $(pyl_engine_cppflags)
+# --enable-asan/--enable-ubsan instrument the tests (never the .so).
+helper_tests_unit_CFLAGS = $(AM_CFLAGS) $(SANITIZE_CFLAGS)
+helper_tests_unit_LDFLAGS = $(SANITIZE_CFLAGS)
 helper_tests_unit_LDADD = $(LIBIBERTY_A)
 
 # A benchmark on a synthetic heap, built by `make check` but not run.

@@ -140,7 +140,12 @@ static bool frame_like(struct pyl_ctx *c, const void *p, uint64_t flags) {
   for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
     size_t len = pyl_strlen(names[i]) + 1;
     const char *s = pyl_mem_ptr(&c->mem, name, len);
-    if (s != NULL && __builtin_memcmp(s, names[i], len) == 0) {
+    size_t k = 0;
+    /* byte by byte: never read past the NUL of a shorter tp_name */
+    while (s != NULL && k < len && s[k] == names[i][k] && s[k] != '\0') {
+      k++;
+    }
+    if (s != NULL && k + 1 == len && s[k] == '\0') {
       return true;
     }
   }

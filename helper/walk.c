@@ -28,6 +28,7 @@ struct walk {
   uint32_t n;
   uint64_t src_addr;
   int status;
+  bool check_prev; /* false while a collection keeps gc_refs in _gc_prev */
 };
 
 static void fail(struct walk *w, int status, const char *why) {
@@ -80,6 +81,11 @@ static void discover(struct walk *w, const struct ref *r) {
       pyl_types_resolve(c, &c->types, pyl_ld_u64(p, c->L->ob_type_off));
   if (tid == PYL_NONE) {
     drop(w, r, "skipped object with an implausible type at");
+    return;
+  }
+  /* tp_traverse and the size rules read the whole fixed part. */
+  if (pyl_mem_ptr(&c->mem, r->addr, c->types.rec[tid].basicsize) == NULL) {
+    drop(w, r, "skipped object cut off by unmapped memory at");
     return;
   }
   bool inserted = false;
@@ -191,7 +197,7 @@ static void seed_list(struct walk *w, unsigned list) {
       corrupt(w, list, prev, "next link points to unreadable memory");
       return;
     }
-    if ((pyl_ld_u64(xp, 8) & ~(uint64_t)PYL_GC_MASK) != prev) {
+    if (w->check_prev && (pyl_ld_u64(xp, 8) & ~(uint64_t)PYL_GC_MASK) != prev) {
       corrupt(w, list, x, "prev link does not match");
       return;
     }
@@ -203,7 +209,7 @@ static void seed_list(struct walk *w, unsigned list) {
     prev = x;
     x = pyl_ld_u64(xp, 0) & ~(uint64_t)PYL_GC_MASK;
   }
-  if (w->status == PYL_OK &&
+  if (w->status == PYL_OK && w->check_prev &&
       (pyl_ld_u64(hp, 8) & ~(uint64_t)PYL_GC_MASK) != prev) {
     corrupt(w, list, head, "head prev link does not match the last node");
   }
@@ -248,6 +254,7 @@ int pyl_walk(struct pyl_ctx *c, uint64_t flags, struct pyl_sbuf *msg) {
                       "are on temporary lists (force to walk anyway)");
     return PYL_EGCBUSY;
   }
+  w.check_prev = collecting == 0;
   pyl_arena_reset(&c->work);
   w.buf = pyl_arena_alloc(&c->work, sizeof(struct ref) * PYL_BATCH, 64);
   w.pending = pyl_arena_alloc(&c->work, sizeof(uint32_t) * PYL_BATCH, 64);

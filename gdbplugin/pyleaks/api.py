@@ -123,8 +123,9 @@ def objects(type_name, limit, force):
         raise PyleaksError("no live object of type '%s'" % type_name,
                            "Run py-leaks to see the type names")
     if res.status == abi.EAMBIGUOUS:
-        raise PyleaksError("'%s' matches several types (%s)"
-                           % (type_name, res.message or "no detail"),
+        # The helper's message names the candidates.
+        raise PyleaksError(res.message
+                           or "'%s' matches several types" % type_name,
                            "Give the qualified name, as py-leaks shows it")
     return ctx, check(res, "py-objects")
 

@@ -80,6 +80,18 @@ def _on_cont(event):
             pstate.at_safe_point = False
 
 
+def _on_inferior_call(event):
+    # gdb 13 reports a user's `call f()` only here, not as a cont event, and
+    # the function may have changed the heap.
+    if _own_calls or not isinstance(event, gdb.InferiorCallPreEvent):
+        return
+    pid = gdb.selected_inferior().pid
+    for pstate in _states.values():
+        if pstate.pid == pid:
+            pstate.graph_stale = True
+            pstate.at_safe_point = False
+
+
 def _on_new_objfile(event):
     # gdb (re)attached or the target loaded a library: either way it ran
     # since pyleaks last looked.  (The helper's own dlopen adds no objfile:
@@ -111,6 +123,8 @@ def connect_events(on_exiting):
         return
     gdb.events.cont.connect(_on_cont)
     gdb.events.exited.connect(_on_exited)
+    if hasattr(gdb.events, "inferior_call"):
+        gdb.events.inferior_call.connect(_on_inferior_call)
     gdb.events.new_objfile.connect(_on_new_objfile)
     if hasattr(gdb.events, "gdb_exiting"):
         gdb.events.gdb_exiting.connect(on_exiting)

@@ -59,6 +59,18 @@
     }                                                                          \
   } while (0)
 
+/* Whether AddressSanitizer owns malloc and the address space. */
+#if defined(__SANITIZE_ADDRESS__)
+#define PYL_TEST_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define PYL_TEST_ASAN 1
+#endif
+#endif
+#ifndef PYL_TEST_ASAN
+#define PYL_TEST_ASAN 0
+#endif
+
 struct pyl_test {
   const char *name;
   void (*fn)(void);

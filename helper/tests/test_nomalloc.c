@@ -11,16 +11,7 @@
 #include <stddef.h>
 #include <string.h>
 
-#if defined(__SANITIZE_ADDRESS__)
-#define PYL_INTERPOSE 0
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define PYL_INTERPOSE 0
-#endif
-#endif
-#ifndef PYL_INTERPOSE
-#define PYL_INTERPOSE 1
-#endif
+#define PYL_INTERPOSE (!PYL_TEST_ASAN)
 
 static volatile int watching;
 static volatile unsigned long calls;
