@@ -118,3 +118,20 @@ void pyl_arena_release(struct pyl_arena *a) {
   a->committed = 0;
   a->used = 0;
 }
+
+void *pyl_arena_calloc_cb(void *arena, size_t n, size_t size) {
+  if (size != 0 && n > SIZE_MAX / size) {
+    return NULL;
+  }
+  /* A reset arena hands out old bytes: zero them. */
+  void *p = pyl_arena_alloc(arena, n * size, 16);
+  if (p != NULL) {
+    __builtin_memset(p, 0, n * size);
+  }
+  return p;
+}
+
+void pyl_arena_free_cb(void *arena, void *p) {
+  (void)arena;
+  (void)p;
+}

@@ -49,6 +49,12 @@ void pyl_arena_decommit(struct pyl_arena *a);
 /* Unmap the reservation. */
 void pyl_arena_release(struct pyl_arena *a);
 
+/* Allocation callbacks for libiberty's htab_create_alloc_ex, with the
+ * arena as their argument: calloc semantics, and a free that does nothing
+ * (the arena goes all at once). */
+void *pyl_arena_calloc_cb(void *arena, size_t n, size_t size);
+void pyl_arena_free_cb(void *arena, void *p);
+
 /* Ensure an array of `n` elements of `elem` bytes fits at the arena base. */
 static inline bool pyl_arena_fit(struct pyl_arena *a, uint64_t n, size_t elem) {
   if (n > (uint64_t)SIZE_MAX / elem) {

@@ -22,22 +22,6 @@ static int row_eq(const void *a, const void *b) {
                    ((const struct pyl_name_row *)b)->name);
 }
 
-static void *arena_calloc(void *arg, size_t n, size_t size) {
-  if (size != 0 && n > SIZE_MAX / size) {
-    return NULL;
-  }
-  void *p = pyl_arena_alloc(arg, n * size, 16);
-  if (p != NULL) {
-    __builtin_memset(p, 0, n * size);
-  }
-  return p;
-}
-
-static void arena_free(void *arg, void *p) {
-  (void)arg;
-  (void)p;
-}
-
 bool pyl_names_init(struct pyl_names *n) {
   if (!pyl_arena_reserve(&n->a_str, PYL_NAMES_RESERVE, PYL_NAMES_FLOOR) ||
       !pyl_arena_reserve(&n->a_rows, PYL_NAMES_RESERVE, PYL_NAMES_FLOOR) ||
@@ -119,16 +103,6 @@ static void append(char *buf, size_t cap, size_t *len, const char *s) {
   buf[*len] = '\0';
 }
 
-static const char *last_component(const char *s) {
-  const char *last = s;
-  for (const char *p = s; *p != '\0'; p++) {
-    if (*p == '.') {
-      last = p + 1;
-    }
-  }
-  return last;
-}
-
 /* Qualified name and qualname of the type into the two buffers. */
 static void render(struct pyl_ctx *c, const struct pyl_type *ty, char *name,
                    char *qual) {
@@ -162,7 +136,7 @@ static void render(struct pyl_ctx *c, const struct pyl_type *ty, char *name,
   if (pyl_read_u64(&c->mem, ty->addr + L->tp_name_off, &tp_name) &&
       read_cstr(c, tp_name, name, PYL_NAME_MAX)) {
     size_t len = 0;
-    append(qual, PYL_NAME_MAX, &len, last_component(name));
+    append(qual, PYL_NAME_MAX, &len, pyl_last_component(name));
     return;
   }
   struct pyl_sbuf b;
@@ -200,8 +174,9 @@ static bool add_to_row(struct pyl_names *n, struct pyl_type *ty) {
 bool pyl_names_build(struct pyl_ctx *c) {
   struct pyl_names *n = &c->names;
   pyl_names_clear(n);
-  n->htab = htab_create_alloc_ex(PYL_NAMES_HTAB_INITIAL, row_hash, row_eq, NULL,
-                                 &n->a_htab, arena_calloc, arena_free);
+  n->htab =
+      htab_create_alloc_ex(PYL_NAMES_HTAB_INITIAL, row_hash, row_eq, NULL,
+                           &n->a_htab, pyl_arena_calloc_cb, pyl_arena_free_cb);
   if (n->htab == NULL) {
     return false;
   }

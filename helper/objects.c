@@ -7,16 +7,6 @@ enum {
   PYL_MAX_CANDIDATES = 64,
 };
 
-static const char *last_component(const char *s) {
-  const char *last = s;
-  for (const char *p = s; *p != '\0'; p++) {
-    if (*p == '.') {
-      last = p + 1;
-    }
-  }
-  return last;
-}
-
 static void no_such_type(struct pyl_call *call, const char *want) {
   pyl_call_fail(call, PYL_ENOTYPE, "no live object of type '");
   pyl_sbuf_str(&call->msg, want);
@@ -43,7 +33,7 @@ static uint32_t choose_row(struct pyl_call *call, const char *want) {
     }
     const char *name = pyl_names_str(names, ty->name_off);
     if (!pyl_streq(pyl_names_str(names, ty->qualname_off), want) &&
-        !pyl_streq(last_component(name), want)) {
+        !pyl_streq(pyl_last_component(name), want)) {
       continue;
     }
     bool seen = false;

@@ -128,7 +128,3 @@ uint32_t pyl_objtab_insert_h(struct pyl_objtab *t, uint64_t key, uint64_t h,
   *inserted = true;
   return idx;
 }
-
-uint64_t pyl_objtab_slot_bytes(const struct pyl_objtab *t) {
-  return t->cap * sizeof(uint64_t);
-}

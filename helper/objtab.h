@@ -107,7 +107,4 @@ static inline uint32_t pyl_objtab_insert(struct pyl_objtab *t, uint64_t key,
   return pyl_objtab_insert_h(t, key, pyl_objtab_hash(key), type, inserted);
 }
 
-/* Bytes of the table that are in use (for tests and statistics). */
-uint64_t pyl_objtab_slot_bytes(const struct pyl_objtab *t);
-
 #endif /* PYL_OBJTAB_H */

@@ -28,25 +28,6 @@ static int rec_eq(const void *entry, const void *key) {
   return a == b;
 }
 
-/* libiberty wants calloc semantics; an arena that was reset may hand out
- * old bytes, so zero them here. */
-static void *arena_calloc(void *arg, size_t n, size_t size) {
-  if (size != 0 && n > SIZE_MAX / size) {
-    return NULL;
-  }
-  void *p = pyl_arena_alloc(arg, n * size, 16);
-  if (p != NULL) {
-    __builtin_memset(p, 0, n * size);
-  }
-  return p;
-}
-
-/* Arena memory is freed all at once when the graph goes. */
-static void arena_free(void *arg, void *p) {
-  (void)arg;
-  (void)p;
-}
-
 bool pyl_types_init(struct pyl_types *t) {
   if (!pyl_arena_reserve(&t->a_rec, PYL_TYPES_RESERVE_REC, PYL_TYPES_FLOOR) ||
       !pyl_arena_reserve(&t->a_htab, PYL_TYPES_RESERVE_HTAB, PYL_TYPES_FLOOR)) {
@@ -266,7 +247,8 @@ uint32_t pyl_types_resolve_slow(struct pyl_ctx *c, uint64_t addr) {
   }
   if (t->htab == NULL) {
     t->htab = htab_create_alloc_ex(PYL_TYPES_HTAB_INITIAL, rec_hash, rec_eq,
-                                   NULL, &t->a_htab, arena_calloc, arena_free);
+                                   NULL, &t->a_htab, pyl_arena_calloc_cb,
+                                   pyl_arena_free_cb);
     if (t->htab == NULL) {
       return PYL_NONE;
     }

@@ -9,6 +9,16 @@ size_t pyl_strlen(const char *s) {
   return n;
 }
 
+const char *pyl_last_component(const char *s) {
+  const char *last = s;
+  for (const char *p = s; *p != '\0'; p++) {
+    if (*p == '.') {
+      last = p + 1;
+    }
+  }
+  return last;
+}
+
 int pyl_strcmp(const char *a, const char *b) {
   const unsigned char *x = (const unsigned char *)a;
   const unsigned char *y = (const unsigned char *)b;

@@ -38,6 +38,9 @@ static inline bool pyl_has_prefix(const char *p, const char *end,
 }
 
 size_t pyl_strlen(const char *s);
+
+/* What follows the last '.' of s (s itself when it has none). */
+const char *pyl_last_component(const char *s);
 int pyl_strcmp(const char *a, const char *b);
 bool pyl_streq(const char *a, const char *b);
 
