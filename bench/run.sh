@@ -355,8 +355,35 @@ verdict() {
   fi
 }
 
+# One verdict line over every size (or only the size given as $4): $2 I
+# prints size I's figure, $3 I succeeds when it meets the target.
+verdict_over() {
+  local label=$1 cell_fn=$2 pass_fn=$3 only=${4:-} i cells= misses= n=0
+  for i in "${!v_label[@]}"; do
+    [ -z "$only" ] || [ "${v_value[$i]}" -eq "$only" ] || continue
+    n=$((n + 1))
+    [ -z "$cells" ] || cells+=", "
+    cells+="${v_label[$i]}: $("$cell_fn" "$i")"
+    "$pass_fn" "$i" || misses+=x
+  done
+  verdict "$label" "$cells" "$misses" "$n"
+}
+cell_census() { secs "${v_helper[$1]}"; }
+pass_census() { awk -v h="${v_helper[$1]}" 'BEGIN { exit !(h < 1.5) }'; }
+cell_speedup() {
+  awk -v o="${v_objgraph[$1]}" -v h="${v_helper[$1]}" 'BEGIN { printf "%.1fx", o / h }'
+}
+pass_speedup() {
+  awk -v o="${v_objgraph[$1]}" -v h="${v_helper[$1]}" 'BEGIN { exit !(o >= 3 * h) }'
+}
+cell_memory() { awk -v b="${v_bpo[$1]}" 'BEGIN { printf "%.1f B/object", b }'; }
+pass_memory() { awk -v b="${v_bpo[$1]}" 'BEGIN { exit !(b < 40) }'; }
+cell_released() { echo "${v_released[$1]}"; }
+pass_released() { [ "${v_released[$1]}" = yes ]; }
+cell_reused() { echo "${v_reused[$1]:-failed}"; }
+pass_reused() { [ "${v_reused[$1]}" = true ]; }
+
 report() {
-  local i cells misses n
   echo "## pyleaks benchmark"
   echo
   echo "Command: \`$command_line\`"
@@ -368,46 +395,16 @@ report() {
   echo "Times are medians of $runs run(s) (each pyleaks run a fresh attach that builds the graph anew); \"helper census\" is the helper's elapsed_s for the first py-leaks, walk its walk_s; speedup = objgraph / helper census; \"2nd query\" is the second py-leaks of one attach: its helper elapsed_s, and the wall time of that whole two-command attach."
   echo
   echo "Targets:"
-  cells= misses= n=0
-  for i in "${!v_label[@]}"; do
-    [ "${v_value[$i]}" -eq 10000000 ] || continue
-    n=$((n + 1))
-    cells+="${v_label[$i]}: $(secs "${v_helper[$i]}")"
-    awk -v h="${v_helper[$i]}" 'BEGIN { exit !(h < 1.5) }' || misses+=x
-  done
-  verdict "helper census on 10M objects < 1.5 s" "$cells" "$misses" "$n"
-  cells= misses= n=0
-  for i in "${!v_label[@]}"; do
-    n=$((n + 1))
-    [ -z "$cells" ] || cells+=", "
-    cells+="${v_label[$i]}: $(awk -v o="${v_objgraph[$i]}" -v h="${v_helper[$i]}" 'BEGIN { printf "%.1fx", o / h }')"
-    awk -v o="${v_objgraph[$i]}" -v h="${v_helper[$i]}" 'BEGIN { exit !(o >= 3 * h) }' || misses+=x
-  done
-  verdict "helper census ≥ 3x faster than objgraph.show_most_common_types() on the same heap" "$cells" "$misses" "$n"
-  cells= misses= n=0
-  for i in "${!v_label[@]}"; do
-    n=$((n + 1))
-    [ -z "$cells" ] || cells+=", "
-    cells+="${v_label[$i]}: $(awk -v b="${v_bpo[$i]}" 'BEGIN { printf "%.1f", b }') B/object"
-    awk -v b="${v_bpo[$i]}" 'BEGIN { exit !(b < 40) }' || misses+=x
-  done
-  verdict "helper memory < 40 bytes/object (helper_peak_bytes / census objects)" "$cells" "$misses" "$n"
-  cells= misses= n=0
-  for i in "${!v_label[@]}"; do
-    n=$((n + 1))
-    [ -z "$cells" ] || cells+=", "
-    cells+="${v_label[$i]}: ${v_released[$i]}"
-    [ "${v_released[$i]}" = yes ] || misses+=x
-  done
-  verdict "all released at detach (no pyleaks mapping, no new mapping, RssAnon within 1 MiB of before)" "$cells" "$misses" "$n"
-  cells= misses= n=0
-  for i in "${!v_label[@]}"; do
-    n=$((n + 1))
-    [ -z "$cells" ] || cells+=", "
-    cells+="${v_label[$i]}: ${v_reused[$i]:-failed}"
-    [ "${v_reused[$i]}" = true ] || misses+=x
-  done
-  verdict "second query of an attach reuses the graph" "$cells" "$misses" "$n"
+  verdict_over "helper census on 10M objects < 1.5 s" \
+    cell_census pass_census 10000000
+  verdict_over "helper census ≥ 3x faster than objgraph.show_most_common_types() on the same heap" \
+    cell_speedup pass_speedup
+  verdict_over "helper memory < 40 bytes/object (helper_peak_bytes / census objects)" \
+    cell_memory pass_memory
+  verdict_over "all released at detach (no pyleaks mapping, no new mapping, RssAnon within 1 MiB of before)" \
+    cell_released pass_released
+  verdict_over "second query of an attach reuses the graph" \
+    cell_reused pass_reused
   echo
   echo "Machine: $(nproc) CPUs, $(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1), $(awk '/^MemTotal/ { printf "%.1f GiB", $2 / 1048576 }' /proc/meminfo) RAM, Linux $(uname -r); load average at start $load_start (other work on the machine skews times)"
   echo "Target: $python (Python ${python_version:-?}); $("$wrapper" --version 2>/dev/null); $(gdb --version 2>/dev/null | head -1)"
