@@ -15,6 +15,7 @@ pyleaks_plugin_files = \
 	gdbplugin/pyleaks/__init__.py \
 	gdbplugin/pyleaks/abi.py \
 	gdbplugin/pyleaks/api.py \
+	gdbplugin/pyleaks/dot.py \
 	gdbplugin/pyleaks/errors.py \
 	gdbplugin/pyleaks/fmt.py \
 	gdbplugin/pyleaks/infcall.py \
@@ -27,10 +28,13 @@ pyleaks_plugin_files = \
 	gdbplugin/pyleaks/session.py \
 	gdbplugin/pyleaks/target.py \
 	gdbplugin/pyleaks/commands/__init__.py \
+	gdbplugin/pyleaks/commands/backrefs.py \
+	gdbplugin/pyleaks/commands/chain.py \
 	gdbplugin/pyleaks/commands/finish.py \
 	gdbplugin/pyleaks/commands/layout_cmd.py \
 	gdbplugin/pyleaks/commands/leaks.py \
-	gdbplugin/pyleaks/commands/objects.py
+	gdbplugin/pyleaks/commands/objects.py \
+	gdbplugin/pyleaks/commands/refs.py
 
 # $(pkgdatadir)/gdbplugin/pyleaks/... and $(pkgdatadir)/layout_fields.def
 nobase_dist_pkgdata_DATA += $(pyleaks_plugin_files)

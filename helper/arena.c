@@ -6,6 +6,12 @@
 
 enum {
   PYL_COMMIT_GRAIN = 64 * 1024, /* smallest mprotect step */
+  /* Address space a reservation leaves free under RLIMIT_AS: the small
+   * arenas reserved later (the maps snapshot) and the target need some. */
+  PYL_HEADROOM = 64 * 1024 * 1024,
+  /* Largest commit step beyond what was asked for. */
+  PYL_COMMIT_AHEAD_MAX = 2 * 1024 * 1024,
+  PYL_PAGE = 4096,
 };
 
 static uint64_t mapped_now;
@@ -34,9 +40,13 @@ bool pyl_arena_reserve(struct pyl_arena *a, size_t want, size_t floor) {
     floor = want;
   }
   for (size_t size = want; size >= floor && size > 0; size /= 2) {
-    void *p = mmap(NULL, size, PROT_NONE,
+    if (size > SIZE_MAX - PYL_HEADROOM) {
+      continue;
+    }
+    void *p = mmap(NULL, size + PYL_HEADROOM, PROT_NONE,
                    MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
     if (p != MAP_FAILED) {
+      (void)munmap((unsigned char *)p + size, PYL_HEADROOM);
       a->base = p;
       a->reserved = size;
       a->committed = 0;
@@ -47,23 +57,8 @@ bool pyl_arena_reserve(struct pyl_arena *a, size_t want, size_t floor) {
   return false;
 }
 
-bool pyl_arena_commit(struct pyl_arena *a, size_t bytes) {
-  if (bytes <= a->committed) {
-    return true;
-  }
-  if (a->base == NULL || bytes > a->reserved) {
-    return false;
-  }
-  /* Grow by a quarter at least, so a large array needs few syscalls while
-   * the overshoot stays small next to the 40-bytes-per-object budget. */
-  size_t target = a->committed + a->committed / 4;
-  if (target < bytes) {
-    target = bytes;
-  }
-  target = round_up(target, PYL_COMMIT_GRAIN);
-  if (target > a->reserved) {
-    target = a->reserved;
-  }
+/* Make [committed, target) read-write and count it. */
+static bool commit_to(struct pyl_arena *a, size_t target) {
   if (mprotect(a->base + a->committed, target - a->committed,
                PROT_READ | PROT_WRITE) != 0) {
     return false;
@@ -77,6 +72,40 @@ bool pyl_arena_commit(struct pyl_arena *a, size_t bytes) {
   account((int64_t)(target - a->committed));
   a->committed = target;
   return true;
+}
+
+bool pyl_arena_commit(struct pyl_arena *a, size_t bytes) {
+  if (bytes <= a->committed) {
+    return true;
+  }
+  if (a->base == NULL || bytes > a->reserved) {
+    return false;
+  }
+  /* Grow by an eighth at least (at most 2 MiB more than asked): arrays
+   * that grow an element at a time need few syscalls, and the overshoot
+   * stays small next to the 40-bytes-per-object budget. */
+  size_t ahead = a->committed / 8;
+  ahead = ahead < PYL_COMMIT_AHEAD_MAX ? ahead : PYL_COMMIT_AHEAD_MAX;
+  size_t target = a->committed + ahead;
+  if (target < bytes) {
+    target = bytes;
+  }
+  target = round_up(target, PYL_COMMIT_GRAIN);
+  if (target > a->reserved) {
+    target = a->reserved;
+  }
+  return commit_to(a, target);
+}
+
+bool pyl_arena_commit_exact(struct pyl_arena *a, size_t bytes) {
+  if (bytes <= a->committed) {
+    return true;
+  }
+  if (a->base == NULL || bytes > a->reserved) {
+    return false;
+  }
+  size_t target = round_up(bytes, PYL_PAGE);
+  return commit_to(a, target < a->reserved ? target : a->reserved);
 }
 
 void *pyl_arena_alloc(struct pyl_arena *a, size_t size, size_t align) {

@@ -34,6 +34,10 @@ bool pyl_arena_reserve(struct pyl_arena *a, size_t want, size_t floor);
  * number of mprotect calls small.  False when past the reservation. */
 bool pyl_arena_commit(struct pyl_arena *a, size_t bytes);
 
+/* Make exactly the first `bytes` bytes usable (rounded up to a page), for
+ * arrays that grow in big known steps and must not be over-committed. */
+bool pyl_arena_commit_exact(struct pyl_arena *a, size_t bytes);
+
 /* Bump allocation, zeroed on first use (fresh or decommitted pages are
  * zero; pyl_arena_reset does not re-zero, see there). */
 void *pyl_arena_alloc(struct pyl_arena *a, size_t size, size_t align);

@@ -51,6 +51,9 @@ static void release_all(struct pyl_ctx *c) {
   pyl_names_release(&c->names);
   pyl_arena_release(&c->work);
   pyl_arena_release(&c->scratch);
+  pyl_rev_release(&c->rev);
+  pyl_roots_release(&c->roots);
+  pyl_arena_release(&c->qstr);
   pyl_mem_release(&c->mem);
   c->reserved = false;
   c->have_graph = false;
@@ -87,6 +90,9 @@ static void clear_graph(struct pyl_ctx *c) {
   pyl_names_clear(&c->names);
   pyl_arena_decommit(&c->work);
   pyl_arena_decommit(&c->scratch);
+  pyl_rev_clear(&c->rev);
+  pyl_roots_clear(&c->roots);
+  pyl_arena_decommit(&c->qstr);
   pyl_arena_decommit(&c->mem.maps.arena);
   c->have_graph = false;
   c->total_bytes = 0;

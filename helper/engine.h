@@ -15,6 +15,8 @@
 #include "names.h"
 #include "objtab.h"
 #include "pyleaks_abi.h"
+#include "rev.h"
+#include "roots.h"
 #include "types.h"
 
 #include <stdbool.h>
@@ -33,7 +35,12 @@ struct pyl_ctx {
   struct pyl_names names;
   struct pyl_arena work;    /* buffers of the walk */
   struct pyl_arena scratch; /* rows and buffers of the current call */
-  bool reserved;            /* the big reservations are made */
+  /* Reserved by the first chain/refs query (queries.c), so that a
+   * census never pays for them; cleared and released with the graph. */
+  struct pyl_rev rev;     /* reverse edges, built on first need */
+  struct pyl_roots roots; /* where chains start, built on first need */
+  struct pyl_arena qstr;  /* strings of the current chain/refs result */
+  bool reserved;          /* the big reservations are made */
   bool have_graph;
   uint64_t type_extent;  /* bytes of a type object the helper reads */
   uint64_t total_bytes;  /* sum of shallow sizes */

@@ -2,21 +2,33 @@
 # and its unit tests.  Included by the top-level Makefile.am.
 
 pyl_engine_sources = \
+	helper/addrset.c helper/addrset.h \
 	helper/arena.c helper/arena.h \
 	helper/census.c \
+	helper/chain.c helper/chain.h \
 	helper/csr.c helper/csr.h \
 	helper/decode.c helper/decode.h \
 	helper/engine.c helper/engine.h \
+	helper/facts.c helper/facts.h helper/facts_attrs.c helper/facts_frames.c \
+	helper/frames.c helper/frames.h \
+	helper/keyrepr.c helper/keyrepr.h \
 	helper/include/pyleaks_abi.h \
+	helper/labels.c helper/labels.h \
 	helper/layout.c helper/layout.h \
+	helper/linetable.c helper/linetable.h \
 	helper/maps.c helper/maps.h \
 	helper/mem.h \
 	helper/names.c helper/names.h \
 	helper/objects.c \
 	helper/objtab.c helper/objtab.h \
+	helper/peek.h \
 	helper/pydict.c helper/pydict.h \
 	helper/pystr.c helper/pystr.h \
+	helper/queries.c \
 	helper/referents.h helper/referents_live.c \
+	helper/rev.c helper/rev.h \
+	helper/roots.c helper/roots.h helper/roots_build.h \
+	helper/roots_residue.c helper/roots_state.c helper/roots_types.c \
 	helper/sizes.c helper/sizes.h \
 	helper/sort.c helper/sort.h \
 	helper/types.c helper/types.h \
@@ -46,11 +58,15 @@ helper_tests_unit_SOURCES = $(pyl_engine_sources) \
 	helper/tests/fakepy.c helper/tests/fakepy.h \
 	helper/tests/unit.c \
 	helper/tests/test_arena.c \
+	helper/tests/test_chain.c \
+	helper/tests/test_queries.c \
 	helper/tests/test_csr.c \
 	helper/tests/test_engine.c \
+	helper/tests/test_linetable.c \
 	helper/tests/test_maps.c \
 	helper/tests/test_nomalloc.c \
 	helper/tests/test_objtab.c \
+	helper/tests/test_roots.c \
 	helper/tests/test_sort.c
 helper_tests_unit_CPPFLAGS = $(pyl_engine_cppflags)
 # --enable-asan/--enable-ubsan instrument the tests (never the .so).

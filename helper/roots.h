@@ -43,10 +43,24 @@ struct pyl_root {
 struct pyl_roots {
   struct pyl_arena a_rows;
   struct pyl_arena a_strings;
+  struct pyl_arena a_explained; /* uint32_t per object */
+  struct pyl_arena a_tmp;       /* temporaries of one build */
+  struct pyl_arena a_threads;   /* struct pyl_thread[] of one build */
+  struct pyl_arena a_seen;      /* containers opened by one build */
   struct pyl_root *rows;
   char *strings;
+  /* Per object: the references to it that the graph and the roots
+   * explain (in-degree + strong references from roots that are not
+   * edges).  ob_refcnt minus this is what no object explains. */
+  uint32_t *explained;
   uint32_t n;
   uint64_t strings_len;
+  uint32_t n_frames;        /* Python frames seen in all threads */
+  uint32_t n_threads;       /* thread states seen */
+  uint64_t n_overexplained; /* GC objects with more references found than
+                               their refcount (refcounts changing under
+                               us, or a reference counted twice) */
+  bool incomplete;          /* a thread list or frame chain was cut */
   bool built;
 };
 
@@ -61,6 +75,12 @@ void pyl_roots_release(struct pyl_roots *r);
  * PYL_E* with a one-line cause in msg. */
 int pyl_roots_build(struct pyl_ctx *c, struct pyl_roots *r,
                     struct pyl_sbuf *msg);
+
+/* ob_refcnt of object `obj` minus the references the graph and the
+ * roots explain (negative when more were found; 0 for immortal objects).
+ * Needs a built r. */
+int64_t pyl_roots_unexplained(struct pyl_ctx *c, const struct pyl_roots *r,
+                              uint32_t obj);
 
 /* The description of a root. */
 static inline const char *pyl_root_desc(const struct pyl_roots *r,

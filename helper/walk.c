@@ -119,12 +119,16 @@ static void flush(struct walk *w) {
   w->n = 0;
   for (uint32_t k = 0; k < n; k++) {
     const struct ref *r = &w->buf[k];
-    uint32_t idx = pyl_objtab_find_h(t, r->addr, r->hash);
+    const uint64_t *stop;
+    uint32_t idx = pyl_objtab_probe(t, r->hash, &stop);
     if (idx != PYL_NONE) {
       if (r->slot != PYL_NO_SLOT) {
         pyl_csr_set(&c->csr, r->slot - 1, idx);
       }
     } else {
+      /* The insertion shifts the lower part of the run, which may go
+       * on into the line below. */
+      __builtin_prefetch(stop - 8);
       __builtin_prefetch(pyl_host_ptr(r->addr));
       w->pending[n_new++] = k;
     }

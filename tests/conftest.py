@@ -164,6 +164,16 @@ _failed: Dict[str, str] = {}
 
 
 @pytest.fixture(scope="session")
+def chain_session(interp, tmp_path_factory):
+    """The recorded py-chain/py-refs/py-backrefs session (chain_harness.py)."""
+    import chain_harness
+    try:
+        return chain_harness.get_session(interp, tmp_path_factory)
+    except AssertionError as e:
+        pytest.fail(str(e), pytrace=False)
+
+
+@pytest.fixture(scope="session")
 def session(interp) -> Session:
     if interp.id in _failed:
         pytest.fail(_failed[interp.id], pytrace=False)

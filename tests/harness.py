@@ -393,10 +393,13 @@ class Target:
     def maps(self):
         return read_maps(self.pid)
 
-    def wake(self, addresses=()):
-        """Send the request line; return the target's report (the last JSON
-        line it printed).  The process must exit 0."""
-        request = json.dumps({"addresses": sorted(set(addresses))}) + "\n"
+    def wake(self, addresses=(), request=None):
+        """Send the request line ({"addresses": [...]}, or the whole request
+        when given); return the target's report (the last JSON line it
+        printed).  The process must exit 0."""
+        if request is None:
+            request = {"addresses": sorted(set(addresses))}
+        request = json.dumps(request) + "\n"
         try:
             out, err = self.proc.communicate(request.encode(), timeout=TARGET_TIMEOUT)
         except subprocess.TimeoutExpired:

@@ -23,9 +23,17 @@ PYTEST_FILES = \
 	tests/test_safety.py \
 	tests/test_untouched.py \
 	tests/test_wrapper.py \
+	tests/chain_harness.py \
+	tests/test_chain.py \
+	tests/test_chain_errors.py \
+	tests/test_refs.py \
 	tests/targets/heap_target.py \
 	tests/targets/malloc_target.py \
-	tests/targets/busy_target.py
+	tests/targets/busy_target.py \
+	tests/targets/chain_app.py \
+	tests/targets/chain_oracle.py \
+	tests/targets/chain_target.py \
+	tests/targets/leaky_ext.c
 
 EXTRA_DIST += $(PYTEST_FILES) tests/local.mk
 

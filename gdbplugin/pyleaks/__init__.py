@@ -10,7 +10,8 @@ import gdb
 from . import api, session
 
 # One module per command; importing one registers its command.
-COMMAND_MODULES = ("leaks", "objects", "finish", "layout_cmd")
+COMMAND_MODULES = ("leaks", "objects", "chain", "refs", "backrefs", "finish",
+                   "layout_cmd")
 
 _ready = False
 

@@ -19,32 +19,39 @@ ENOTYPE = -6
 EAMBIGUOUS = -7
 ENOGRAPH = -8
 EVERSION = -9
+ENOTOBJECT = -10
 
 STATUS_NAMES = {
     OK: "PYL_OK", EINVAL: "PYL_EINVAL", ELAYOUT: "PYL_ELAYOUT",
     ENOMEM: "PYL_ENOMEM", EGCBUSY: "PYL_EGCBUSY", ECORRUPT: "PYL_ECORRUPT",
     ENOTYPE: "PYL_ENOTYPE", EAMBIGUOUS: "PYL_EAMBIGUOUS",
     ENOGRAPH: "PYL_ENOGRAPH", EVERSION: "PYL_EVERSION",
+    ENOTOBJECT: "PYL_ENOTOBJECT",
 }
 
 RESULT_STATUS = 0
 RESULT_CENSUS = 1
 RESULT_OBJECTS = 2
+RESULT_ROOTS = 3
+RESULT_CHAIN = 4
+RESULT_REFS = 5
+RESULT_BACKREFS = 6
 
 SORT_KEYS = {"count": 0, "bytes": 1}
 
 CENSUS_FORCE = 1
 
 # struct pyl_result: magic, status (int64), then 18 uint64_t, then
-# char message[256].
+# char message[256], then 5 uint64_t added in issue 3.
 RESULT_FIELDS = (
     "magic", "status", "kind", "total_objects", "total_bytes",
     "n_gc_tracked", "n_edges", "n_types", "n_warnings", "walk_ns",
     "call_ns", "graph_reused", "mapped_bytes", "peak_mapped_bytes",
     "n_rows", "n_rows_total", "rows_addr", "row_size", "strings_addr",
     "strings_size", "message",
+    "info_addr", "info_size", "aux_rows_addr", "aux_row_size", "n_aux_rows",
 )
-RESULT_STRUCT = struct.Struct("<Qq18Q256s")
+RESULT_STRUCT = struct.Struct("<Qq18Q256s5Q")
 
 # struct pyl_census_row and struct pyl_object_row
 CENSUS_ROW_FIELDS = ("count", "bytes", "name_off", "type_addr",
@@ -53,6 +60,30 @@ CENSUS_ROW_STRUCT = struct.Struct("<5Q")
 OBJECT_ROW_FIELDS = ("address", "type_addr", "size", "name_off")
 OBJECT_ROW_STRUCT = struct.Struct("<4Q")
 
+# Issue 3: roots, chains, referents, referrers.
+CHAIN_FORCE = CENSUS_FORCE
+CHAIN_ALL_ROOTS = 2
+CHAIN_BY_TYPE = 4
+
+# enum pyl_root_kind of helper/roots.h, as the Python API names them.
+ROOT_KINDS = {1: "module", 2: "frame", 3: "interpreter", 4: "c"}
+
+ROOT_ROW_FIELDS = ("address", "type_addr", "size", "name_off", "kind",
+                   "desc_off", "unexplained")
+ROOT_ROW_STRUCT = struct.Struct("<7Q")
+EDGE_ROW_FIELDS = ("address", "type_addr", "size", "name_off", "label_off",
+                   "depth", "via", "root_kind", "root_desc_off", "chain")
+EDGE_ROW_STRUCT = struct.Struct("<10Q")
+CHAIN_ROW_FIELDS = ("root_kind", "root_desc_off", "first_hop", "n_hops")
+CHAIN_ROW_STRUCT = struct.Struct("<4Q")
+TARGET_INFO_FIELDS = (
+    "address", "type_addr", "size", "name_off", "refcnt", "in_degree",
+    "reachable", "cycle_group", "garbage", "gc_enabled", "unexplained",
+    "explanation_off", "picked", "picked_why_off", "n_instances",
+    "rev_reused", "rev_ns", "roots_ns", "search_ns",
+)
+TARGET_INFO_STRUCT = struct.Struct("<4Qq5Qq8Q")
+
 # The entry points gdb looks up with dlsym, and their C signatures.
 ENTRY_POINTS = {
     "pyl_layout_addr": 0,
@@ -60,6 +91,10 @@ ENTRY_POINTS = {
     "pyl_arg_size": 0,
     "pyl_census": 3,
     "pyl_objects": 2,
+    "pyl_roots_list": 2,
+    "pyl_chain": 3,
+    "pyl_refs": 2,
+    "pyl_backrefs": 4,
     "pyl_invalidate": 0,
     "pyl_release": 0,
 }

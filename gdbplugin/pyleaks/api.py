@@ -130,6 +130,84 @@ def objects(type_name, limit, force):
     return ctx, check(res, "py-objects")
 
 
+# --- issue 3: roots, chains, referents, referrers ---------------------------
+
+def _object_query(ctx, res, what):
+    """Check a result about one object: an address the graph does not
+    have is the user's mistake, said in the helper's words."""
+    if res.status == abi.ENOTOBJECT:
+        raise PyleaksError(res.message or "not a live Python object",
+                           "Give the address of a live object, e.g. from "
+                           "py-objects")
+    return check(res, what)
+
+
+def _flags(force):
+    return abi.CHAIN_FORCE if force else 0
+
+
+def roots_list(limit, force):
+    """(Context, Result) whose rows are the roots: dicts with address,
+    name (type), size, kind (1..4, see abi.ROOT_KINDS), desc,
+    unexplained."""
+    ctx = prepare(force)
+    address = _call(ctx, "pyl_roots_list", limit, _flags(force))
+    return ctx, check(result.read(address, abi.RESULT_ROOTS), "the roots")
+
+
+def chain(address, all_roots, max_chains, force):
+    """(Context, result.ChainResult): the shortest chain from a root to
+    the object at `address` (with all_roots, one per root that reaches it,
+    at most max_chains; 0 = all).  Every hop is a real reference:
+    hops[i].label says how hops[i-1] refers to hops[i]."""
+    ctx = prepare(force)
+    flags = _flags(force) | (abi.CHAIN_ALL_ROOTS if all_roots else 0)
+    raw = _call(ctx, "pyl_chain", address, max_chains or 0, flags)
+    res = _object_query(ctx, result.read(raw, abi.RESULT_CHAIN), "py-chain")
+    return ctx, result.chain_result(res)
+
+
+def chain_for_type(type_name, all_roots, max_chains, force):
+    """Like chain() for one object of the type, picked by the helper;
+    .picked = (address, why)."""
+    # py-objects resolves a short name (or says it is ambiguous/unknown).
+    ctx, objs = objects(type_name, 1, force)
+    qualified = objs.rows[0]["name"] if objs.rows else type_name
+    encoded = qualified.encode("utf-8")
+    if len(encoded) + 1 > ctx.helper.arg_size:
+        raise PyleaksError("type name too long (%d bytes)" % len(encoded))
+    ctx.helper.write(ctx.helper.arg_addr, encoded + b"\0")
+    flags = _flags(force) | abi.CHAIN_BY_TYPE | \
+        (abi.CHAIN_ALL_ROOTS if all_roots else 0)
+    raw = _call(ctx, "pyl_chain", 0, max_chains or 0, flags)
+    res = result.read(raw, abi.RESULT_CHAIN)
+    if res.status == abi.ENOTYPE:
+        raise PyleaksError("no live object of type '%s'" % type_name,
+                           "Run py-leaks to see the type names")
+    return ctx, result.chain_result(check(res, "py-chain --type"))
+
+
+def refs(address, force):
+    """(Context, result.RefsResult): what the object refers to, each
+    referent once per reference, in tp_traverse order, labelled."""
+    ctx = prepare(force)
+    raw = _call(ctx, "pyl_refs", address, _flags(force))
+    res = _object_query(ctx, result.read(raw, abi.RESULT_REFS), "py-refs")
+    return ctx, result.refs_result(res, backward=False)
+
+
+def backrefs(address, depth, force, max_rows=0):
+    """(Context, result.RefsResult) of BackRef items: the referrers of
+    the object, breadth first to `depth`, each object once, and the roots
+    that hold a found object directly."""
+    ctx = prepare(force)
+    raw = _call(ctx, "pyl_backrefs", address, max(1, depth), max_rows,
+                _flags(force))
+    res = _object_query(ctx, result.read(raw, abi.RESULT_BACKREFS),
+                        "py-backrefs")
+    return ctx, result.refs_result(res, backward=True)
+
+
 def release(pid=None, quiet=True):
     """Unload the helper from a process (default: the selected one).  With
     quiet, problems are printed as warnings instead of raised: this runs

@@ -1,9 +1,14 @@
 """Formatting helpers shared by the commands: numbers, sizes, tables,
-one-line JSON."""
+one-line JSON, and object addresses as the user types and reads them."""
 
 import json
+import re
+import struct
 
 import gdb
+
+from . import reprs
+from .errors import PyleaksError
 
 
 def count(n):
@@ -54,9 +59,91 @@ def write_notes(notes, as_json):
                   gdb.STDERR if as_json else gdb.STDOUT)
 
 
+def write_message(text, as_json):
+    """A line that is not the command's result (a file written): stdout
+    with text output, stderr with --json."""
+    gdb.write("pyleaks: %s\n" % text, gdb.STDERR if as_json else gdb.STDOUT)
+
+
 def gdb_write(text):
     gdb.write(text)
 
 
 def gdb_write_line(text):
     gdb.write(text + "\n")
+
+
+# --- Objects as the user names them and reads them --------------------------
+
+# Only a bare convenience variable or value-history reference ($, $1, $obj):
+# any other gdb expression could call functions in the target.
+_GDB_VALUE_RE = re.compile(r"^\$[A-Za-z0-9_]*$")
+
+
+def parse_address(text):
+    """An object address typed by the user: hex with 0x (as py-objects
+    prints it), decimal (as id() returns it) or a gdb value ($1)."""
+    value = None
+    try:
+        value = int(text, 16) if text.lower().startswith("0x") \
+            else int(text, 10)
+    except ValueError:
+        if _GDB_VALUE_RE.match(text):
+            try:
+                value = int(gdb.parse_and_eval(text))
+            except (gdb.error, ValueError, OverflowError):
+                value = None
+    if value is None or not 0 < value < 1 << 64:
+        raise PyleaksError(
+            "'%s' is not an address" % text,
+            "Give the object's address in hex as py-objects prints it "
+            "(0x7f...), in decimal as id() returns it, or as a gdb value "
+            "($1)")
+    return value
+
+
+def address(value):
+    return "%#x" % value
+
+
+def object_repr(ctx, obj_address, type_name, type_addr=None):
+    """Short safe repr of an object (reprs.py); reads its type pointer
+    when the caller does not have it.  Remembered for the life of ctx,
+    which is one command: text, JSON and graph ask for the same objects."""
+    cache = ctx.__dict__.setdefault("_object_reprs", {})
+    if obj_address not in cache:
+        cache[obj_address] = _object_repr(ctx, obj_address, type_name,
+                                          type_addr)
+    return cache[obj_address]
+
+
+def _object_repr(ctx, obj_address, type_name, type_addr):
+    if not type_addr:
+        try:
+            raw = gdb.selected_inferior().read_memory(
+                obj_address + ctx.layout["ob_type_off"], 8)
+            type_addr = struct.unpack("<Q", bytes(raw))[0]
+        except (gdb.error, gdb.MemoryError):
+            return "<%s object at %#x (unreadable)>" % (type_name,
+                                                        obj_address)
+    return reprs.short_repr(ctx.target, ctx.layout, obj_address, type_addr,
+                            type_name)
+
+
+def columns(rows, caps, right=(), indent="  "):
+    """Lines of aligned columns without a header.  caps[i] bounds the
+    width column i is padded to, so one long cell (a frame root's
+    description, a long type name) does not push every other line to the
+    right; the last column is never padded."""
+    widths = [0] * max((len(r) for r in rows), default=0)
+    for row in rows:
+        for i, cell in enumerate(row[:-1]):
+            if len(cell) <= caps[i]:
+                widths[i] = max(widths[i], len(cell))
+    lines = []
+    for row in rows:
+        cells = [(cell.rjust(widths[i]) if i in right
+                  else cell.ljust(widths[i])) for i, cell in
+                 enumerate(row[:-1])] + list(row[-1:])
+        lines.append((indent + "  ".join(cells)).rstrip())
+    return lines

@@ -208,6 +208,435 @@ RULES = {
     "tp_members_off": (_o("PyTypeObject", "tp_members"), None, None),
 }
 
+
+# --- Roots (issue 3: helper/roots.c, frames.c) ------------------------------
+
+V38, V39, V310, V313 = (3, 8), (3, 9), (3, 10), (3, 13)
+_IS, _TS = "PyInterpreterState", "PyThreadState"
+_IF, _CO = "_PyInterpreterFrame", "PyCodeObject"
+
+
+def _rt(member):
+    """Absolute address of a member of _PyRuntime."""
+    return lambda target: address_of("_PyRuntime." + member)
+
+
+def _moved(type_name, old, new, since):
+    """offsetof a member that moved (or was renamed) in version `since`."""
+    return lambda target: offset_of(
+        type_name, new if target.version >= since else old)
+
+
+def _member_type(type_name, path):
+    """The gdb.Type of the member at `path` ("a.b"), or None."""
+    current = lookup_type(type_name)
+    for part in path.split(".") if current is not None else ():
+        found = _find_field(current, part)
+        if found is None:
+            return None
+        current = found[1].type
+    return current
+
+
+def _array_len(type_name, path):
+    array = _member_type(type_name, path)
+    array = array.strip_typedefs() if array is not None else None
+    if array is None or array.code != gdb.TYPE_CODE_ARRAY or \
+            not array.target().sizeof:
+        return None
+    return array.sizeof // array.target().sizeof
+
+
+def _object_run(type_name, path, first):
+    """How many consecutive members of the struct at `path`, from `first`
+    on, are PyObject or PyTypeObject pointers."""
+    struct_type = _member_type(type_name, path)
+    if struct_type is None:
+        return None
+    count, started = 0, False
+    for field in struct_type.strip_typedefs().fields():
+        started = started or field.name == first
+        if not started:
+            continue
+        t = field.type.strip_typedefs()
+        if t.code != gdb.TYPE_CODE_PTR or \
+                t.target().strip_typedefs().name not in (
+                    "_object", "_typeobject"):
+            break
+        count += 1
+    return count if started else None
+
+
+def _static_var(name):
+    """A static variable of libpython (a gdb.Value in memory), or None.
+    Through lookup_static_symbols: with LTO (Debian) the plain name first
+    finds an optimized-out <artificial> copy."""
+    for sym in gdb.lookup_static_symbols(name):
+        try:
+            value = sym.value()
+        except gdb.error:
+            continue
+        if value.address is not None:
+            return value
+    return None
+
+
+def _handlers(what):
+    """Python signal handlers: a static array of signalmodule.c until
+    3.11, in _PyRuntime from 3.12.  Optional (0 when not found)."""
+    def rule(target):
+        try:
+            h = (gdb.parse_and_eval("_PyRuntime.signals.handlers")
+                 if target.version >= V312 else _static_var("Handlers"))
+        except gdb.error:
+            h = None
+        if h is None or h.type.strip_typedefs().code != gdb.TYPE_CODE_ARRAY:
+            return 0
+        entry = h.type.strip_typedefs().target()
+        found = _find_field(entry, "func")
+        values = {"addr": int(h.address), "n": h.type.sizeof // entry.sizeof,
+                  "size": entry.sizeof, "func": found[0] if found else 0}
+        return values[what] if found else 0
+    return rule
+
+
+def _static_addr(name):
+    def rule(target):
+        value = _static_var(name)
+        return int(value.address) if value is not None else 0
+    return rule
+
+
+def _tstate_frame(target):
+    # 3.11/3.12 reach the frame through tstate->cframe (other rules).
+    if V311 <= target.version <= V312:
+        return 0
+    return offset_of(_TS, "current_frame" if target.version >= V313
+                     else "frame")
+
+
+def _static_types(target):
+    return offset_of(_IS, "types.builtins" if target.version == V312
+                     else "types.builtins.initialized")
+
+
+def _static_types_n(target):
+    return _array_len(_IS, "types.builtins" if target.version == V312
+                      else "types.builtins.initialized")
+
+
+def _static_state(member):
+    def rule(target):
+        name = ("static_builtin_state" if target.version == V312
+                else "managed_static_type_state")
+        return size_of(name) if member is None else offset_of(name, member)
+    return rule
+
+
+def _atexit_cb(member):
+    def rule(target):
+        name = ("atexit_py_callback" if target.version >= V312
+                else "atexit_callback")
+        return offset_of(name, member)
+    return rule
+
+
+RULES.update({
+    "rt_interp_head_addr": (_rt("interpreters.head"), None, None),
+    "rt_interp_main_addr": (_rt("interpreters.main"), None, None),
+    "rt_main_thread_addr": (_rt("main_thread"), None, None),
+    "rt_gc_garbage_addr": (_rt("gc.garbage"), None, V38),
+    "rt_gc_callbacks_addr": (_rt("gc.callbacks"), None, V38),
+    "interp_next_offset": (_o(_IS, "next"), None, None),
+    "interp_threads_offset": (
+        _moved(_IS, "tstate_head", "threads.head", V311), None, None),
+    "interp_modules_offset": (
+        _moved(_IS, "modules", "imports.modules", V312), None, None),
+    "interp_sysdict_offset": (_o(_IS, "sysdict"), None, None),
+    "interp_builtins_offset": (_o(_IS, "builtins"), None, None),
+    "interp_importlib_offset": (
+        _moved(_IS, "importlib", "imports.importlib", V312), None, None),
+    "interp_import_func_offset": (
+        _moved(_IS, "import_func", "imports.import_func", V312), None, None),
+    "interp_dict_offset": (_o(_IS, "dict"), None, None),
+    "interp_sysdict_copy_offset": (_o(_IS, "sysdict_copy"), V312, None),
+    "interp_builtins_copy_offset": (_o(_IS, "builtins_copy"), None, None),
+    "interp_codec_path_offset": (
+        _moved(_IS, "codec_search_path", "codecs.search_path", V313),
+        None, None),
+    "interp_codec_cache_offset": (
+        _moved(_IS, "codec_search_cache", "codecs.search_cache", V313),
+        None, None),
+    "interp_codec_errors_offset": (
+        _moved(_IS, "codec_error_registry", "codecs.error_registry", V313),
+        None, None),
+    "interp_forkers_before_offset": (_o(_IS, "before_forkers"), None, None),
+    "interp_forkers_parent_offset": (
+        _o(_IS, "after_forkers_parent"), None, None),
+    "interp_forkers_child_offset": (
+        _o(_IS, "after_forkers_child"), None, None),
+    "interp_audit_hooks_offset": (_o(_IS, "audit_hooks"), None, None),
+    "interp_warn_filters_offset": (_o(_IS, "warnings.filters"), None, None),
+    "interp_warn_once_offset": (
+        _o(_IS, "warnings.once_registry"), None, None),
+    "interp_warn_action_offset": (
+        _o(_IS, "warnings.default_action"), None, None),
+    "interp_gc_garbage_offset": (_o(_IS, "gc.garbage"), V39, None),
+    "interp_gc_callbacks_offset": (_o(_IS, "gc.callbacks"), V39, None),
+    "interp_modules_by_index_offset": (
+        _moved(_IS, "modules_by_index", "imports.modules_by_index", V312),
+        None, None),
+    "interp_errnomap_offset": (_o(_IS, "exc_state.errnomap"), V310, None),
+    "interp_exc_group_offset": (
+        _o(_IS, "exc_state.PyExc_ExceptionGroup"), V311, None),
+    "interp_not_shareable_offset": (
+        _o(_IS, "xi.PyExc_NotShareableError"), V313, None),
+    "interp_interned_offset": (
+        _o(_IS, "cached_objects.interned_strings"), V312, None),
+    "interp_str_replace_inf_offset": (
+        _o(_IS, "cached_objects.str_replace_inf"), V312, None),
+    "interp_objreduce_offset": (
+        _o(_IS, "cached_objects.objreduce"), V312, None),
+    "interp_slots_pname_offset": (
+        _o(_IS, "cached_objects.type_slots_pname"), V312, None),
+    "interp_ast_offset": (_o(_IS, "ast.AST_type"), V310, None),
+    "interp_ast_n": (lambda target: _object_run(_IS, "ast", "AST_type"),
+                     V310, None),
+    "interp_typing_offset": (
+        _o(_IS, "cached_objects.generic_type"), V312, None),
+    "interp_typing_n": (
+        lambda target: _object_run(_IS, "cached_objects", "generic_type"),
+        V312, None),
+    "interp_atexit_offset": (_o(_IS, "atexit.callbacks"), V310, None),
+    "interp_atexit_n_offset": (_o(_IS, "atexit.ncallbacks"), V310, None),
+    "atexit_cb_func_off": (_atexit_cb("func"), V310, None),
+    "atexit_cb_args_off": (_atexit_cb("args"), V310, None),
+    "atexit_cb_kwargs_off": (_atexit_cb("kwargs"), V310, None),
+    "interp_static_types_offset": (_static_types, V312, None),
+    "interp_static_types_n": (_static_types_n, V312, None),
+    "interp_ext_types_offset": (
+        _o(_IS, "types.for_extensions.initialized"), V313, None),
+    "interp_ext_types_n": (
+        lambda target: _array_len(_IS, "types.for_extensions.initialized"),
+        V313, None),
+    "static_state_size": (_static_state(None), V312, None),
+    "static_state_type_off": (_static_state("type"), V312, None),
+    "static_state_dict_off": (_static_state("tp_dict"), V312, None),
+    "static_state_subclasses_off": (
+        _static_state("tp_subclasses"), V312, None),
+    "tstate_next_off": (_o(_TS, "next"), None, None),
+    "tstate_thread_id_off": (_o(_TS, "thread_id"), None, None),
+    "tstate_native_tid_off": (_o(_TS, "native_thread_id"), V311, None),
+    "tstate_frame_off": (_tstate_frame, None, None),
+    "tstate_cframe_off": (_o(_TS, "cframe"), V311, V312),
+    "cframe_current_frame_off": (
+        _o("_PyCFrame", "current_frame"), V311, V312),
+    "tstate_dict_off": (_o(_TS, "dict"), None, None),
+    "tstate_curexc_type_off": (_o(_TS, "curexc_type"), None, V311),
+    "tstate_curexc_value_off": (_o(_TS, "curexc_value"), None, V311),
+    "tstate_curexc_tb_off": (_o(_TS, "curexc_traceback"), None, V311),
+    "tstate_cur_exc_off": (_o(_TS, "current_exception"), V312, None),
+    "tstate_exc_type_off": (_o(_TS, "exc_state.exc_type"), None, V310),
+    "tstate_exc_value_off": (_o(_TS, "exc_state.exc_value"), None, None),
+    "tstate_exc_tb_off": (_o(_TS, "exc_state.exc_traceback"), None, V310),
+    "tstate_async_exc_off": (_o(_TS, "async_exc"), None, None),
+    "tstate_profileobj_off": (_o(_TS, "c_profileobj"), None, None),
+    "tstate_traceobj_off": (_o(_TS, "c_traceobj"), None, None),
+    "tstate_context_off": (_o(_TS, "context"), None, None),
+    "tstate_agen_firstiter_off": (
+        _o(_TS, "async_gen_firstiter"), None, None),
+    "tstate_agen_finalizer_off": (
+        _o(_TS, "async_gen_finalizer"), None, None),
+    "tstate_on_delete_data_off": (_o(_TS, "on_delete_data"), None, V312),
+    "tstate_tlocal_key_off": (_o(_TS, "threading_local_key"), V313, None),
+    "tstate_tlocal_sentinel_off": (
+        _o(_TS, "threading_local_sentinel"), V313, None),
+    "pyframe_back_off": (_o("PyFrameObject", "f_back"), None, V310),
+    "pyframe_code_off": (_o("PyFrameObject", "f_code"), None, V310),
+    "pyframe_builtins_off": (_o("PyFrameObject", "f_builtins"), None, V310),
+    "pyframe_globals_off": (_o("PyFrameObject", "f_globals"), None, V310),
+    "pyframe_locals_off": (_o("PyFrameObject", "f_locals"), None, V310),
+    "pyframe_valuestack_off": (
+        _o("PyFrameObject", "f_valuestack"), None, V310),
+    "pyframe_stacktop_off": (_o("PyFrameObject", "f_stacktop"), None, V39),
+    "pyframe_stackdepth_off": (
+        _o("PyFrameObject", "f_stackdepth"), V310, V310),
+    "pyframe_trace_off": (_o("PyFrameObject", "f_trace"), None, V310),
+    "pyframe_gen_off": (_o("PyFrameObject", "f_gen"), None, V310),
+    "pyframe_lasti_off": (_o("PyFrameObject", "f_lasti"), None, V310),
+    "pyframe_localsplus_off": (
+        _o("PyFrameObject", "f_localsplus"), None, V310),
+    "iframe_code_off": (_moved(_IF, "f_code", "f_executable", V313),
+                        V311, None),
+    "iframe_func_off": (_moved(_IF, "f_func", "f_funcobj", V312), V311, None),
+    "iframe_locals_off": (_o(_IF, "f_locals"), V311, None),
+    "iframe_frame_obj_off": (_o(_IF, "frame_obj"), V311, None),
+    "iframe_previous_off": (_o(_IF, "previous"), V311, None),
+    "iframe_instr_off": (_moved(_IF, "prev_instr", "instr_ptr", V313),
+                         V311, None),
+    "iframe_stacktop_off": (_o(_IF, "stacktop"), V311, None),
+    "iframe_owner_off": (_o(_IF, "owner"), V311, None),
+    "iframe_localsplus_off": (_o(_IF, "localsplus"), V311, None),
+    "code_nlocals_off": (_o(_CO, "co_nlocals"), None, V310),
+    "code_nlocalsplus_off": (_o(_CO, "co_nlocalsplus"), V311, None),
+    "code_stacksize_off": (_o(_CO, "co_stacksize"), None, None),
+    "code_firstlineno_off": (_o(_CO, "co_firstlineno"), None, None),
+    "code_consts_off": (_o(_CO, "co_consts"), None, None),
+    "code_varnames_off": (_o(_CO, "co_varnames"), None, V310),
+    "code_cellvars_off": (_o(_CO, "co_cellvars"), None, V310),
+    "code_freevars_off": (_o(_CO, "co_freevars"), None, V310),
+    "code_localsplusnames_off": (_o(_CO, "co_localsplusnames"), V311, None),
+    "code_localspluskinds_off": (_o(_CO, "co_localspluskinds"), V311, None),
+    "code_filename_off": (_o(_CO, "co_filename"), None, None),
+    "code_name_off": (_o(_CO, "co_name"), None, None),
+    "code_qualname_off": (_o(_CO, "co_qualname"), V311, None),
+    "code_lnotab_off": (_o(_CO, "co_lnotab"), None, V39),
+    "code_linetable_off": (_o(_CO, "co_linetable"), V310, None),
+    "code_adaptive_off": (_o(_CO, "co_code_adaptive"), V311, None),
+    "code_names_off": (_o(_CO, "co_names"), None, None),
+    "code_type": (_a("PyCode_Type"), None, None),
+    "cell_type": (_a("PyCell_Type"), None, None),
+    "cell_ref_off": (_o("PyCellObject", "ob_ref"), None, None),
+    "bytes_sval_off": (_o("PyBytesObject", "ob_sval"), None, None),
+    "type_bases_off": (_o("PyTypeObject", "tp_bases"), None, None),
+    "type_mro_off": (_o("PyTypeObject", "tp_mro"), None, None),
+    "type_cache_off": (_o("PyTypeObject", "tp_cache"), None, None),
+    "type_subclasses_off": (_o("PyTypeObject", "tp_subclasses"), None, None),
+    "weakref_object_off": (_o("PyWeakReference", "wr_object"), None, None),
+    "ht_slots_off": (_o("PyHeapTypeObject", "ht_slots"), None, None),
+    "import_extensions_addr": (_static_addr("extensions"), None, V311),
+    "signal_handlers_addr": (_handlers("addr"), None, None),
+    "signal_handlers_n": (_handlers("n"), None, None),
+    "signal_handler_size": (_handlers("size"), None, None),
+    "signal_handler_func_off": (_handlers("func"), None, None),
+    "abc_data_type_addr": (_static_addr("_abc_data_type"), None, V38),
+    "abc_registry_off": (_o("_abc_data", "_abc_registry"), None, V38),
+    "abc_cache_off": (_o("_abc_data", "_abc_cache"), None, V38),
+    "abc_negative_cache_off": (
+        _o("_abc_data", "_abc_negative_cache"), None, V38),
+    "module_def_off": (_o("PyModuleObject", "md_def"), None, None),
+    "module_name_off": (_o("PyModuleObject", "md_name"), None, None),
+    "moduledef_copy_off": (_o("PyModuleDef", "m_base.m_copy"), None, None),
+})
+
+# --- Labels (issue 3: helper/labels.c) -------------------------------------
+
+def _gc_enabled_addr(target):
+    # 3.8 keeps one GC state in _PyRuntime; 3.9+ one per interpreter, and
+    # gc.disable() in the main thread flips the main interpreter's.
+    if target.version == (3, 8):
+        return address_of("_PyRuntime.gc.enabled") or 0
+    return address_of("_PyRuntime.interpreters.main->gc.enabled") or 0
+
+
+def _deque_block(member):
+    """Offset in the deque's `block` struct (a name too generic to look
+    up by itself), or its item count."""
+    def rule(target):
+        dq = lookup_type("dequeobject")
+        if dq is None:
+            return None
+        found = _find_field(dq, "leftblock")
+        if found is None:
+            return None
+        block = found[1].type.strip_typedefs().target()
+        inner = _find_field(block, member)
+        if inner is None:
+            return None
+        return inner[0]
+    return rule
+
+
+def _deque_blocklen(target):
+    rule = _deque_block("data")
+    if rule(target) is None:
+        return None
+    dq = lookup_type("dequeobject")
+    block = _find_field(dq, "leftblock")[1].type.strip_typedefs().target()
+    return _find_field(block, "data")[1].type.sizeof // 8
+
+
+_FN, _GEN, _EXC = "PyFunctionObject", "PyGenObject", "PyBaseExceptionObject"
+
+RULES.update({
+    "lb_gc_enabled_addr": (_gc_enabled_addr, None, None),
+    "lb_tp_dictoffset_off": (_o("PyTypeObject", "tp_dictoffset"), None, None),
+    "lb_ht_cached_keys_off": (
+        _o("PyHeapTypeObject", "ht_cached_keys"), None, None),
+    "lb_ht_module_off": (_o("PyHeapTypeObject", "ht_module"), (3, 9), None),
+    "lb_member_size": (_s("PyMemberDef"), None, None),
+    "lb_member_name_off": (_o("PyMemberDef", "name"), None, None),
+    "lb_member_type_off": (_o("PyMemberDef", "type"), None, None),
+    "lb_member_offset_off": (_o("PyMemberDef", "offset"), None, None),
+    "lb_module_dict_off": (_o("PyModuleObject", "md_dict"), None, None),
+    "lb_function_type": (_a("PyFunction_Type"), None, None),
+    "lb_func_code_off": (_o(_FN, "func_code"), None, None),
+    "lb_func_globals_off": (_o(_FN, "func_globals"), None, None),
+    "lb_func_builtins_off": (_o(_FN, "func_builtins"), (3, 10), None),
+    "lb_func_name_off": (_o(_FN, "func_name"), None, None),
+    "lb_func_qualname_off": (_o(_FN, "func_qualname"), None, None),
+    "lb_func_module_off": (_o(_FN, "func_module"), None, None),
+    "lb_func_defaults_off": (_o(_FN, "func_defaults"), None, None),
+    "lb_func_kwdefaults_off": (_o(_FN, "func_kwdefaults"), None, None),
+    "lb_func_doc_off": (_o(_FN, "func_doc"), None, None),
+    "lb_func_dict_off": (_o(_FN, "func_dict"), None, None),
+    "lb_func_closure_off": (_o(_FN, "func_closure"), None, None),
+    "lb_func_annotations_off": (_o(_FN, "func_annotations"), None, None),
+    "lb_func_typeparams_off": (_o(_FN, "func_typeparams"), V312, None),
+    "lb_method_type": (_a("PyMethod_Type"), None, None),
+    "lb_method_func_off": (_o("PyMethodObject", "im_func"), None, None),
+    "lb_method_self_off": (_o("PyMethodObject", "im_self"), None, None),
+    "lb_cfunction_type": (_a("PyCFunction_Type"), None, None),
+    "lb_cfunc_self_off": (_o("PyCFunctionObject", "m_self"), None, None),
+    "lb_cfunc_module_off": (_o("PyCFunctionObject", "m_module"), None, None),
+    "lb_classmethod_type": (_a("PyClassMethod_Type"), None, None),
+    "lb_staticmethod_type": (_a("PyStaticMethod_Type"), None, None),
+    "lb_cm_callable_off": (_o("classmethod", "cm_callable"), None, None),
+    "lb_cm_dict_off": (_o("classmethod", "cm_dict"), None, None),
+    "lb_sm_callable_off": (_o("staticmethod", "sm_callable"), None, None),
+    "lb_sm_dict_off": (_o("staticmethod", "sm_dict"), None, None),
+    "lb_property_type": (_a("PyProperty_Type"), None, None),
+    "lb_prop_get_off": (_o("propertyobject", "prop_get"), None, None),
+    "lb_prop_set_off": (_o("propertyobject", "prop_set"), None, None),
+    "lb_prop_del_off": (_o("propertyobject", "prop_del"), None, None),
+    "lb_prop_doc_off": (_o("propertyobject", "prop_doc"), None, None),
+    "lb_prop_name_off": (_o("propertyobject", "prop_name"), (3, 10), None),
+    "lb_code_nfreevars_off": (_o("PyCodeObject", "co_nfreevars"), V311, None),
+    "lb_frame_type": (_a("PyFrame_Type"), None, None),
+    "lb_frame_back_off": (_o("PyFrameObject", "f_back"), None, None),
+    "lb_frame_trace_off": (_o("PyFrameObject", "f_trace"), None, None),
+    "lb_frame_iframe_off": (_o("PyFrameObject", "f_frame"), V311, None),
+    "lb_gen_type": (_a("PyGen_Type"), None, None),
+    "lb_coro_type": (_a("PyCoro_Type"), None, None),
+    "lb_asyncgen_type": (_a("PyAsyncGen_Type"), None, None),
+    "lb_gi_frame_off": (_o(_GEN, "gi_frame"), None, (3, 10)),
+    "lb_gi_code_off": (_o(_GEN, "gi_code"), None, V311),
+    "lb_gi_name_off": (_o(_GEN, "gi_name"), None, None),
+    "lb_gi_qualname_off": (_o(_GEN, "gi_qualname"), None, None),
+    "lb_gi_iframe_off": (_o(_GEN, "gi_iframe"), V311, None),
+    "lb_gi_exc_value_off": (_o(_GEN, "gi_exc_state.exc_value"), None, None),
+    "lb_traceback_type": (_a("PyTraceBack_Type"), None, None),
+    "lb_tb_next_off": (_o("PyTracebackObject", "tb_next"), None, None),
+    "lb_tb_frame_off": (_o("PyTracebackObject", "tb_frame"), None, None),
+    "lb_exc_dict_off": (_o(_EXC, "dict"), None, None),
+    "lb_exc_args_off": (_o(_EXC, "args"), None, None),
+    "lb_exc_notes_off": (_o(_EXC, "notes"), V311, None),
+    "lb_exc_traceback_off": (_o(_EXC, "traceback"), None, None),
+    "lb_exc_context_off": (_o(_EXC, "context"), None, None),
+    "lb_exc_cause_off": (_o(_EXC, "cause"), None, None),
+    "lb_lru_cache_off": (_o("lru_cache_object", "cache"), None, None),
+    "lb_lru_func_off": (_o("lru_cache_object", "func"), None, None),
+    "lb_lru_dict_off": (_o("lru_cache_object", "dict"), None, None),
+    "lb_lru_elem_next_off": (_o("lru_list_elem", "next"), None, None),
+    "lb_lru_elem_key_off": (_o("lru_list_elem", "key"), None, None),
+    "lb_lru_elem_result_off": (_o("lru_list_elem", "result"), None, None),
+    "lb_deque_leftblock_off": (_o("dequeobject", "leftblock"), None, None),
+    "lb_deque_leftindex_off": (_o("dequeobject", "leftindex"), None, None),
+    "lb_deque_data_off": (_deque_block("data"), None, None),
+    "lb_deque_rightlink_off": (_deque_block("rightlink"), None, None),
+    "lb_deque_blocklen": (_deque_blocklen, None, None),
+})
+
 # Filled from the interpreter list, not from a rule (see gc_lists()).
 _GC_SLOT_RE = re.compile(r"gc_list_\d+$")
 

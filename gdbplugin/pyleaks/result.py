@@ -17,6 +17,8 @@ class Result:
     def __init__(self, fields):
         self.__dict__.update(fields)
         self.rows = []
+        self.info = None        # issue-3 kinds: struct pyl_target_info
+        self.aux = []           # issue-3 kinds: struct pyl_chain_row
 
     @property
     def ok(self):
@@ -65,10 +67,8 @@ def read(address, expect_kind=None):
     if expect_kind is not None and result.kind != expect_kind:
         raise PyleaksError("the helper returned a result of kind %d where "
                            "%d was expected" % (result.kind, expect_kind))
-    if result.kind == abi.RESULT_CENSUS:
-        row_struct, names = abi.CENSUS_ROW_STRUCT, abi.CENSUS_ROW_FIELDS
-    else:
-        row_struct, names = abi.OBJECT_ROW_STRUCT, abi.OBJECT_ROW_FIELDS
+    row_struct, names = _ROW_FORMATS.get(
+        result.kind, (abi.OBJECT_ROW_STRUCT, abi.OBJECT_ROW_FIELDS))
     if result.n_rows > MAX_ROWS or result.strings_size > MAX_STRINGS or \
             (result.n_rows and result.row_size < row_struct.size):
         raise PyleaksError("the helper returned an implausible result "
@@ -81,5 +81,185 @@ def read(address, expect_kind=None):
         start = i * result.row_size
         row = dict(zip(names, row_struct.unpack_from(rows_raw, start)))
         row["name"] = _string_at(strings, row["name_off"])
+        _add_strings(row, strings)
         result.rows.append(row)
+    _read_extras(result, strings)
     return result
+
+
+# --- issue 3: roots, chains, referents, referrers ---------------------------
+
+_ROW_FORMATS = {
+    abi.RESULT_CENSUS: (abi.CENSUS_ROW_STRUCT, abi.CENSUS_ROW_FIELDS),
+    abi.RESULT_OBJECTS: (abi.OBJECT_ROW_STRUCT, abi.OBJECT_ROW_FIELDS),
+    abi.RESULT_ROOTS: (abi.ROOT_ROW_STRUCT, abi.ROOT_ROW_FIELDS),
+    abi.RESULT_CHAIN: (abi.EDGE_ROW_STRUCT, abi.EDGE_ROW_FIELDS),
+    abi.RESULT_REFS: (abi.EDGE_ROW_STRUCT, abi.EDGE_ROW_FIELDS),
+    abi.RESULT_BACKREFS: (abi.EDGE_ROW_STRUCT, abi.EDGE_ROW_FIELDS),
+}
+
+MAX_AUX_ROWS = 1_000_000
+
+
+def _add_strings(row, strings):
+    """label_off -> label, desc_off -> desc, ... (name_off is done)."""
+    for key in [k for k in row if k.endswith("_off") and k != "name_off"]:
+        row[key[:-4]] = _string_at(strings, row[key])
+
+
+def _read_extras(result, strings):
+    """The summary (struct pyl_target_info) and the second row array
+    (struct pyl_chain_row) of the issue-3 kinds, as result.info (dict or
+    None) and result.aux (list of dicts)."""
+    result.info = None
+    result.aux = []
+    info_struct = abi.TARGET_INFO_STRUCT
+    if result.info_addr and result.info_size >= info_struct.size:
+        raw = _read(result.info_addr, info_struct.size)
+        info = dict(zip(abi.TARGET_INFO_FIELDS, info_struct.unpack(raw)))
+        info["name"] = _string_at(strings, info["name_off"])
+        info["explanation"] = _string_at(strings, info["explanation_off"])
+        info["picked_why"] = _string_at(strings, info["picked_why_off"])
+        result.info = info
+    chain_struct = abi.CHAIN_ROW_STRUCT
+    if not result.n_aux_rows:
+        return
+    if result.n_aux_rows > MAX_AUX_ROWS or \
+            result.aux_row_size < chain_struct.size:
+        raise PyleaksError("the helper returned an implausible result "
+                           "(%d chains of %d bytes)"
+                           % (result.n_aux_rows, result.aux_row_size))
+    raw = _read(result.aux_rows_addr, result.n_aux_rows * result.aux_row_size)
+    for i in range(result.n_aux_rows):
+        row = dict(zip(abi.CHAIN_ROW_FIELDS, chain_struct.unpack_from(
+            raw, i * result.aux_row_size)))
+        _add_strings(row, strings)
+        result.aux.append(row)
+
+
+class Hop:
+    """One object of a chain; `label` says how the previous hop refers to
+    it ("" for the root object, hop 0)."""
+
+    def __init__(self, address, type, label, size):
+        self.address = address
+        self.type = type
+        self.label = label
+        self.size = size
+
+
+class Chain:
+    """hops[0] is the object the root holds, the last hop the target."""
+
+    def __init__(self, root_kind, root_desc, hops):
+        self.root_kind = root_kind      # "module"|"frame"|"interpreter"|"c"
+        self.root_desc = root_desc
+        self.hops = hops
+
+
+class Unreachable:
+    """Why no root reaches the target."""
+
+    def __init__(self, cycle_group, garbage, gc_enabled, unexplained,
+                 explanation):
+        self.cycle_group = cycle_group
+        self.garbage = garbage
+        self.gc_enabled = gc_enabled    # True, False, or None when unknown
+        self.unexplained = unexplained
+        self.explanation = explanation
+
+
+class ChainResult:
+    def __init__(self, target, target_type, chains, unreachable, picked,
+                 elapsed_s, reused):
+        self.target = target
+        self.target_type = target_type
+        self.chains = chains
+        self.unreachable = unreachable
+        self.picked = picked            # None or (address, why)
+        self.elapsed_s = elapsed_s
+        self.reused = reused
+
+
+class Ref:
+    """A referent: `label` says how the object asked about refers to it."""
+
+    def __init__(self, address, type, label, size):
+        self.address = address
+        self.type = type
+        self.label = label
+        self.size = size
+
+
+class BackRef:
+    """A referrer at `depth` (1..N) that refers to `via` as `label`.  A
+    root that holds `via` directly has root_kind/root_desc set (and
+    address 0: a frame local or interpreter slot is not an object)."""
+
+    def __init__(self, address, type, label, size, depth, via, root_kind,
+                 root_desc):
+        self.address = address
+        self.type = type
+        self.label = label
+        self.size = size
+        self.depth = depth
+        self.via = via
+        self.root_kind = root_kind
+        self.root_desc = root_desc
+
+
+class RefsResult:
+    def __init__(self, address, type, items, elapsed_s, n_total):
+        self.address = address
+        self.type = type
+        self.items = items
+        self.elapsed_s = elapsed_s
+        self.n_total = n_total          # items before --max truncation
+
+
+def root_kind_name(kind):
+    return abi.ROOT_KINDS.get(kind, "c")
+
+
+def chain_result(res):
+    """A ChainResult from a Result of kind RESULT_CHAIN."""
+    info = res.info or {}
+    chains = []
+    for aux in res.aux:
+        first, n = aux["first_hop"], aux["n_hops"]
+        hops = [Hop(row["address"], row["name"], row["label"], row["size"])
+                for row in res.rows[first:first + n]]
+        chains.append(Chain(root_kind_name(aux["root_kind"]),
+                            aux["root_desc"], hops))
+    unreachable = None
+    if not info.get("reachable"):
+        enabled = info.get("gc_enabled", 2)
+        unreachable = Unreachable(
+            info.get("cycle_group", 0), info.get("garbage", 0),
+            None if enabled not in (0, 1) else bool(enabled),
+            info.get("unexplained", 0), info.get("explanation", ""))
+    picked = None
+    if info.get("picked"):
+        picked = (info["address"], info["picked_why"])
+    return ChainResult(info.get("address", 0), info.get("name", "?"), chains,
+                       unreachable, picked, res.call_ns / 1e9,
+                       bool(info.get("rev_reused")))
+
+
+def refs_result(res, backward):
+    """A RefsResult from a Result of kind RESULT_REFS or RESULT_BACKREFS."""
+    info = res.info or {}
+    items = []
+    for row in res.rows:
+        if not backward:
+            items.append(Ref(row["address"], row["name"], row["label"],
+                             row["size"]))
+            continue
+        kind = row["root_kind"]
+        items.append(BackRef(
+            row["address"], row["name"] if row["address"] else "",
+            row["label"], row["size"], row["depth"], row["via"],
+            root_kind_name(kind) if kind else None,
+            row["root_desc"] if kind else None))
+    return RefsResult(info.get("address", 0), info.get("name", "?"), items,
+                      res.call_ns / 1e9, res.n_rows_total)

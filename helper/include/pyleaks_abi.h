@@ -44,12 +44,20 @@ enum pyl_status {
   PYL_EAMBIGUOUS = -7,  /* py-objects: short name matches several types */
   PYL_ENOGRAPH = -8,    /* a query needs the graph and none is built */
   PYL_EVERSION = -9,    /* py_version_hex not supported */
+  PYL_ENOTOBJECT = -10, /* the address is not an object of the graph */
 };
 
 enum pyl_result_kind {
   PYL_RESULT_STATUS = 0,  /* header only */
   PYL_RESULT_CENSUS = 1,  /* rows are struct pyl_census_row */
   PYL_RESULT_OBJECTS = 2, /* rows are struct pyl_object_row */
+  PYL_RESULT_ROOTS = 3,    /* rows are struct pyl_root_row */
+  PYL_RESULT_CHAIN = 4,    /* rows are struct pyl_edge_row (hops), aux rows
+                              struct pyl_chain_row, info pyl_target_info */
+  PYL_RESULT_REFS = 5,     /* rows are struct pyl_edge_row (referents),
+                              info struct pyl_target_info */
+  PYL_RESULT_BACKREFS = 6, /* rows are struct pyl_edge_row (referrers),
+                              info struct pyl_target_info */
 };
 
 enum pyl_sort_key {
@@ -83,6 +91,12 @@ struct pyl_result {
   uint64_t strings_size;
   char message[256];        /* one-line cause when status < 0; else the first
                                warning or "" */
+  /* Added in issue 3 (0 for the kinds that do not use them). */
+  uint64_t info_addr;       /* kind-specific summary (struct pyl_target_info) */
+  uint64_t info_size;       /* its size */
+  uint64_t aux_rows_addr;   /* a second row array (struct pyl_chain_row) */
+  uint64_t aux_row_size;
+  uint64_t n_aux_rows;
 };
 
 /* One line of the census: all objects whose type has this name. */
@@ -100,6 +114,89 @@ struct pyl_object_row {
   uint64_t type_addr;
   uint64_t size;      /* shallow size, as in the census */
   uint64_t name_off;  /* qualified type name in strings */
+};
+
+/* ---- Issue 3: roots, chains, referents, referrers ---- */
+
+/* Flags of pyl_roots_list, pyl_chain, pyl_refs, pyl_backrefs.  FORCE is
+ * PYL_CENSUS_FORCE (walk even while a collection runs). */
+#define PYL_CHAIN_FORCE PYL_CENSUS_FORCE
+#define PYL_CHAIN_ALL_ROOTS 2ull /* pyl_chain: a chain from each root */
+#define PYL_CHAIN_BY_TYPE 4ull   /* pyl_chain: ignore addr, pick one object
+                                    of the type named at pyl_arg_addr() */
+
+/* One root (roots.h): where a chain can start. */
+struct pyl_root_row {
+  uint64_t address;   /* the object the root holds */
+  uint64_t type_addr;
+  uint64_t size;      /* its shallow size */
+  uint64_t name_off;  /* its qualified type name in strings */
+  uint64_t kind;      /* 1 module, 2 frame, 3 interpreter, 4 C code */
+  uint64_t desc_off;  /* "module app", "thread 1 ... local 'x'", ... */
+  uint64_t unexplained; /* kind 4: references no object explains */
+};
+
+/* One object in a chain, or a referent, or a referrer.
+ *   chain hops:  depth = hop number (0 = the root object), via = the
+ *                previous hop (0 for hop 0), label = how via refers to it;
+ *                chain = which struct pyl_chain_row it belongs to.  A part
+ *                via owns and a programmer reaches through by name (its
+ *                __dict__, __defaults__, __closure__, __mro__, args, a
+ *                3.8-3.10 generator's frame) is not a hop of its own: the
+ *                label names it (`.name`, `__defaults__[0]`, `__closure__
+ *                'x'`, `gi_frame local 'x'`), so one hop may be two
+ *                references of the graph.
+ *   referents:   depth 1, via = the object asked about, label = how via
+ *                refers to this one.
+ *   referrers:   depth 1..N (breadth first), via = the object this one
+ *                refers to, label = how this one refers to via.  A root
+ *                that holds via directly is a row with root_kind != 0,
+ *                root_desc_off set and address 0 (a root is a place, not
+ *                an object: a module of sys.modules, a frame local, an
+ *                interpreter slot, C code). */
+struct pyl_edge_row {
+  uint64_t address;
+  uint64_t type_addr;
+  uint64_t size;
+  uint64_t name_off;  /* qualified type name */
+  uint64_t label_off; /* "" for hop 0 */
+  uint64_t depth;
+  uint64_t via;
+  uint64_t root_kind; /* 0, or enum pyl_root_kind of roots.h */
+  uint64_t root_desc_off;
+  uint64_t chain;
+};
+
+/* One chain of a PYL_RESULT_CHAIN: hops rows [first_hop, first_hop+n_hops). */
+struct pyl_chain_row {
+  uint64_t root_kind;
+  uint64_t root_desc_off;
+  uint64_t first_hop;
+  uint64_t n_hops;
+};
+
+/* The object a chain/refs/backrefs query is about. */
+struct pyl_target_info {
+  uint64_t address;
+  uint64_t type_addr;
+  uint64_t size;
+  uint64_t name_off;
+  int64_t refcnt;        /* ob_refcnt (a large value for immortals) */
+  uint64_t in_degree;    /* references to it found in the graph */
+  uint64_t reachable;    /* CHAIN: 1 when some root reaches it */
+  uint64_t cycle_group;  /* CHAIN, unreachable: objects in its SCC */
+  uint64_t garbage;      /* CHAIN, unreachable: what gc.collect() frees
+                            with it (reachable from it, from no root) */
+  uint64_t gc_enabled;   /* 1 enabled, 0 disabled, 2 unknown */
+  int64_t unexplained;   /* refcnt - in_degree */
+  uint64_t explanation_off; /* CHAIN, unreachable: one line */
+  uint64_t picked;       /* CHAIN with PYL_CHAIN_BY_TYPE: 1 */
+  uint64_t picked_why_off;
+  uint64_t n_instances;  /* PYL_CHAIN_BY_TYPE: objects of that type */
+  uint64_t rev_reused;   /* 1 when the reverse index existed already */
+  uint64_t rev_ns;       /* time building the reverse index (0 if reused) */
+  uint64_t roots_ns;     /* time collecting roots (0 if reused) */
+  uint64_t search_ns;    /* time of the search itself */
 };
 
 #if defined(__GNUC__)
@@ -136,5 +233,38 @@ PYL_EXPORT uint64_t pyl_invalidate(void);
 /* Unmap every byte the helper mapped.  After this the helper holds no
  * memory and may be dlclose()d. */
 PYL_EXPORT uint64_t pyl_release(void);
+
+/* ---- Issue 3 entry points.  Each builds the graph first if needed;
+ * an address that is not an object of the graph gives PYL_ENOTOBJECT. ---- */
+
+/* Every root of the graph (roots.h order: modules, frames, interpreter,
+ * C code), at most limit rows (0 = all); n_rows_total counts them all.
+ * kind PYL_RESULT_ROOTS. */
+PYL_EXPORT uint64_t pyl_roots_list(uint64_t limit, uint64_t flags);
+
+/* The shortest chain from a root to the object at addr (backward BFS over
+ * reverse edges; ties go to the earlier root).  With PYL_CHAIN_ALL_ROOTS
+ * the shortest chain from each distinct root that reaches it, at most
+ * max_chains (0 = 1 without the flag, all with it).  With
+ * PYL_CHAIN_BY_TYPE, addr is ignored and one object of the type named at
+ * pyl_arg_addr() is picked (info.picked_why_off says which and why); a
+ * type with no object gives PYL_ENOTYPE, an ambiguous short name
+ * PYL_EAMBIGUOUS.  No root reaches it: no chain, info.reachable 0 and the
+ * cycle group / garbage / unexplained analysis.  kind PYL_RESULT_CHAIN. */
+PYL_EXPORT uint64_t pyl_chain(uint64_t addr, uint64_t max_chains,
+                              uint64_t flags);
+
+/* The referents of the object at addr, one row per reference, labelled,
+ * in reading order (a list's items by index, a dict's entries in order,
+ * attributes, then the class; unexplained references last).
+ * kind PYL_RESULT_REFS. */
+PYL_EXPORT uint64_t pyl_refs(uint64_t addr, uint64_t flags);
+
+/* The referrers of the object at addr, breadth first to depth (>= 1),
+ * each object once, at most max_rows rows (0 = all), labelled; roots
+ * holding a found object directly are rows too.  kind
+ * PYL_RESULT_BACKREFS. */
+PYL_EXPORT uint64_t pyl_backrefs(uint64_t addr, uint64_t depth,
+                                 uint64_t max_rows, uint64_t flags);
 
 #endif /* PYLEAKS_ABI_H */

@@ -9,6 +9,98 @@ static uint64_t fake_addr(unsigned long long *st) {
   return (pyl_test_rand(st) % (1ull << 43)) << 4;
 }
 
+/* The table's invariants, from the slots alone: in every sub-table every
+ * element decodes to the hash of its object's address, sits at or below
+ * its home, right below its successor when not at home, in increasing
+ * hash order; slots[0] is empty, every object has exactly one slot and
+ * the sub-tables' loads stay within bounds. */
+static void check_layout(const struct pyl_objtab *t) {
+  uint64_t count = 0;
+  for (unsigned k = 0; k < PYL_OBJTAB_SUBS; k++) {
+    const struct pyl_objtab_sub *sub = &t->sub[k];
+    if (sub->cap == 0) {
+      ASSERT_EQ(sub->n, 0);
+      continue;
+    }
+    uint64_t fmask = (1ull << sub->fbits) - 1;
+    uint64_t imask = (1ull << sub->ibits) - 1;
+    uint64_t prev_h = 0;
+    bool have_prev = false;
+    uint64_t sub_count = 0;
+    uint64_t end = PYL_OBJTAB_HEAD + sub->cap;
+    ASSERT_EQ(sub->slots[0], 0);
+    ASSERT_EQ(sub->fbits + sub->ibits, PYL_OBJTAB_DIST_SHIFT);
+    ASSERT_TRUE(sub->n <= sub->cap * 4 / 5);
+    for (uint64_t p = 0; p < end; p++) {
+      uint64_t s = sub->slots[p];
+      if (s == 0) {
+        continue;
+      }
+      uint64_t dist = (s >> PYL_OBJTAB_DIST_SHIFT) - 1;
+      ASSERT_TRUE(p + dist >= PYL_OBJTAB_HEAD);
+      uint64_t home = p + dist - PYL_OBJTAB_HEAD;
+      ASSERT_TRUE(home < sub->cap);
+      uint64_t y = (home << sub->fbits) | ((s >> sub->ibits) & fmask);
+      ASSERT_EQ(y % sub->mul, 0);
+      uint64_t h = ((uint64_t)k << PYL_OBJTAB_SUB_KEY_BITS) | (y / sub->mul);
+      uint64_t idx1 = s & imask;
+      ASSERT_TRUE(idx1 >= 1 && idx1 <= t->n);
+      ASSERT_EQ(pyl_objtab_hash(t->addr[idx1 - 1]), h);
+      if (dist > 0) {
+        ASSERT_TRUE(p + 1 < end && sub->slots[p + 1] != 0);
+      }
+      ASSERT_TRUE(!have_prev || prev_h < h);
+      prev_h = h;
+      have_prev = true;
+      sub_count++;
+    }
+    ASSERT_EQ(sub_count, sub->n);
+    count += sub_count;
+  }
+  ASSERT_EQ(count, t->n);
+}
+
+/* Slots of all sub-tables. */
+static uint64_t table_slots(const struct pyl_objtab *t) {
+  uint64_t slots = 0;
+  for (unsigned k = 0; k < PYL_OBJTAB_SUBS; k++) {
+    slots += t->sub[k].cap;
+  }
+  return slots;
+}
+
+static int cmp_u64(const void *a, const void *b) {
+  uint64_t x = *(const uint64_t *)a;
+  uint64_t y = *(const uint64_t *)b;
+  return x < y ? -1 : x > y;
+}
+
+static void test_hash_is_exact(void) {
+  /* Consecutive addresses (the worst case for a weak mix): distinct
+   * hashes, spread evenly over the homes of a 4096-home table. */
+  enum { N = 200000, HOMES = 4096 };
+  static uint64_t hs[N];
+  static uint32_t per_home[HOMES];
+  for (uint64_t i = 0; i < N; i++) {
+    hs[i] = pyl_objtab_hash(0x7f0000000000ull + i * 8);
+    ASSERT_TRUE(hs[i] < (1ull << PYL_OBJTAB_KEY_BITS));
+    per_home[hs[i] >> (PYL_OBJTAB_KEY_BITS - 12)]++;
+  }
+  qsort(hs, N, sizeof(hs[0]), cmp_u64);
+  for (uint64_t i = 1; i < N; i++) {
+    ASSERT_NE(hs[i], hs[i - 1]);
+  }
+  for (unsigned i = 0; i < HOMES; i++) {
+    /* about 49 each: Poisson tails stay well inside these */
+    ASSERT_TRUE(per_home[i] > 15 && per_home[i] < 100);
+  }
+  ASSERT_EQ(pyl_objtab_hash(0x1004), PYL_OBJTAB_BAD_HASH);
+  ASSERT_EQ(pyl_objtab_hash(1ull << 47), PYL_OBJTAB_BAD_HASH);
+  ASSERT_EQ(pyl_objtab_hash(UINT64_MAX - 7), PYL_OBJTAB_BAD_HASH);
+  ASSERT_NE(pyl_objtab_hash((1ull << 47) - 8), PYL_OBJTAB_BAD_HASH);
+  ASSERT_NE(pyl_objtab_hash(0), PYL_OBJTAB_BAD_HASH);
+}
+
 static void test_insert_find(void) {
   struct pyl_objtab t;
   memset(&t, 0, sizeof(t));
@@ -27,7 +119,10 @@ static void test_insert_find(void) {
     }
   }
   ASSERT_TRUE(t.n > N - 10);
-  ASSERT_TRUE(t.cap * 7 / 10 >= t.n);
+  /* the staggered sub-tables keep the load between 45% and 80% */
+  ASSERT_TRUE(table_slots(&t) * 4 / 5 >= t.n);
+  ASSERT_TRUE(table_slots(&t) * 45 / 100 <= t.n);
+  check_layout(&t);
   for (uint32_t i = 0; i < N; i++) {
     uint32_t idx = pyl_objtab_find(&t, keys[i]);
     ASSERT_NE(idx, PYL_NONE);
@@ -75,6 +170,71 @@ static void test_same_tag_collisions(void) {
   for (uint64_t k = 1; k <= 40000; k++) {
     ASSERT_EQ(pyl_objtab_find(&t, k * 8), k - 1);
   }
+  check_layout(&t);
+  pyl_objtab_release(&t);
+}
+
+static void test_growth_keeps_layout(void) {
+  /* Check the table right after each doubling of a sub-table. */
+  struct pyl_objtab t;
+  memset(&t, 0, sizeof(t));
+  ASSERT_TRUE(pyl_objtab_init(&t, 1u << 20));
+  unsigned long long st = 9;
+  uint64_t slots = 0;
+  unsigned growths = 0;
+  bool ins = false;
+  for (uint32_t i = 0; i < 300000; i++) {
+    uint64_t k = fake_addr(&st);
+    ASSERT_NE(pyl_objtab_insert(&t, k, 0, &ins), PYL_NONE);
+    if (table_slots(&t) != slots) {
+      slots = table_slots(&t);
+      growths++;
+      if (growths % 7 == 0) {
+        check_layout(&t);
+      }
+      ASSERT_EQ(t.addr[pyl_objtab_find(&t, k)], k);
+    }
+  }
+  ASSERT_TRUE(growths >= 16 * 6);
+  check_layout(&t);
+  pyl_objtab_release(&t);
+}
+
+static void test_memory_per_object(void) {
+  /* Whatever the number of objects, the table costs under 16 bytes per
+   * object (the staggered doublings), and memory is committed as used. */
+  struct pyl_objtab t;
+  memset(&t, 0, sizeof(t));
+  ASSERT_TRUE(pyl_objtab_init(&t, 1u << 22));
+  unsigned long long st = 5;
+  bool ins = false;
+  uint64_t before = pyl_arena_mapped_now();
+  for (uint32_t i = 1; i <= 2000000; i++) {
+    ASSERT_NE(pyl_objtab_insert(&t, fake_addr(&st), 0, &ins), PYL_NONE);
+    if (i >= 200000 && i % 25000 == 0) {
+      uint64_t bytes = 0;
+      for (unsigned k = 0; k < PYL_OBJTAB_SUBS; k++) {
+        bytes += t.sub[k].arena.committed;
+      }
+      ASSERT_TRUE(bytes < 16ull * i);
+    }
+  }
+  ASSERT_TRUE(pyl_arena_mapped_now() - before < 16ull * 2000000 + 12ull * 2000000 + (4u << 20));
+  pyl_objtab_release(&t);
+}
+
+static void test_bad_keys(void) {
+  struct pyl_objtab t;
+  memset(&t, 0, sizeof(t));
+  ASSERT_TRUE(pyl_objtab_init(&t, 1000));
+  bool ins = true;
+  ASSERT_EQ(pyl_objtab_insert(&t, 0x1003, 0, &ins), PYL_NONE);
+  ASSERT_FALSE(ins);
+  ASSERT_EQ(pyl_objtab_insert(&t, 0x1000, 0, &ins), 0);
+  /* an unaligned or non-canonical key never aliases an object */
+  ASSERT_EQ(pyl_objtab_find(&t, 0x1001), PYL_NONE);
+  ASSERT_EQ(pyl_objtab_find(&t, 0x1000 | (1ull << 47)), PYL_NONE);
+  ASSERT_EQ(pyl_objtab_find(&t, 0x1000), 0);
   pyl_objtab_release(&t);
 }
 
@@ -97,7 +257,11 @@ static void test_clear_and_limit(void) {
 }
 
 const struct pyl_test pyl_objtab_tests[] = {
+    {"objtab/hash_is_exact", test_hash_is_exact},
     {"objtab/insert_find", test_insert_find},
+    {"objtab/growth_keeps_layout", test_growth_keeps_layout},
+    {"objtab/memory_per_object", test_memory_per_object},
+    {"objtab/bad_keys", test_bad_keys},
     {"objtab/duplicates_and_types", test_duplicates_and_types},
     {"objtab/same_tag_collisions", test_same_tag_collisions},
     {"objtab/clear_and_limit", test_clear_and_limit},

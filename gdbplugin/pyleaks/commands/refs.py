@@ -1,0 +1,73 @@
+"""py-refs: what an object refers to, each referent with the label by
+which the object reaches it."""
+
+from .. import api, dot, fmt
+from . import ArgumentParser, command
+
+LABEL_CAP = 40
+TYPE_CAP = 32
+
+parser = ArgumentParser(
+    prog="py-refs",
+    usage="py-refs ADDR [--json] [--dot FILE] [--force]",
+    description="List the objects an object refers to (its referents), "
+                "each with how it refers to it (.attr, ['key'], [3], ...), "
+                "type, address, size and a short repr.",
+    epilog="Example: py-refs 0x7f3a1c2b5d90 --dot refs.svg")
+parser.add_argument("address", metavar="ADDR", type=fmt.parse_address,
+                    help="the object's address: hex as py-objects prints it, "
+                         "decimal as id() returns it, or a gdb value ($1)")
+parser.add_argument("--json", action="store_true",
+                    help="print one line of JSON (see docs/json.md)")
+parser.add_argument("--dot", metavar="FILE",
+                    help="also write a graphviz graph; a name ending in .svg "
+                         "or .png is rendered with dot (the source goes "
+                         "next to it, as .dot)")
+parser.add_argument("--force", action="store_true",
+                    help="walk the heap even when it may be inconsistent")
+
+
+def _repr(ctx, item):
+    return fmt.object_repr(ctx, item.address, item.type,
+                           getattr(item, "type_addr", None))
+
+
+def _graph(ctx, res, reprs):
+    graph = dot.Graph("py-refs %s (%s)" % (fmt.address(res.address),
+                                          res.type))
+    focus = graph.object_node(res.address, res.type,
+                              fmt.object_repr(ctx, res.address, res.type),
+                              "target")
+    for item, repr_text in zip(res.items, reprs):
+        graph.edge(focus, graph.object_node(item.address, item.type,
+                                            repr_text), item.label)
+    return graph
+
+
+@command(parser)
+def py_refs(args):
+    ctx, res = api.refs(args.address, args.force)
+    fmt.write_notes(ctx.notes, args.json)
+    reprs = [_repr(ctx, item) for item in res.items]
+    if args.json:
+        fmt.write_json({
+            "address": fmt.address(res.address), "type": res.type,
+            "referents": [{"address": fmt.address(item.address),
+                           "type": item.type, "label": item.label,
+                           "size": item.size, "repr": repr_text}
+                          for item, repr_text in zip(res.items, reprs)]})
+    else:
+        n = len(res.items)
+        fmt.gdb_write_line("pyleaks: %s (%s) refers to %s object%s%s"
+                           % (fmt.address(res.address), res.type,
+                              fmt.count(n), "" if n == 1 else "s",
+                              ":" if n else ""))
+        rows = [[item.label, item.type, fmt.address(item.address),
+                 fmt.size(item.size), repr_text]
+                for item, repr_text in zip(res.items, reprs)]
+        for line in fmt.columns(rows, (LABEL_CAP, TYPE_CAP, 18, 10),
+                                right=(3,)):
+            fmt.gdb_write_line(line)
+    if args.dot:
+        fmt.write_message(dot.write(_graph(ctx, res, reprs), args.dot),
+                          args.json)

@@ -1,0 +1,466 @@
+/* frames.c — thread states and the frames they run, 3.8-3.13. */
+#include "frames.h"
+
+#include "engine.h"
+#include "linetable.h"
+#include "pystr.h"
+
+enum {
+  PYL_MAX_FRAMES = 1 << 16,    /* deeper than any recursion limit */
+  PYL_MAX_SLOTS = 1 << 20,     /* locals + cells + frees of a code object */
+  PYL_MAX_LINETABLE = 1 << 24, /* bytes of a line table we read */
+  PYL_OWNED_BY_GENERATOR = 1,  /* _PyInterpreterFrame.owner, 3.11+ */
+  PYL_OWNED_BY_CSTACK = 3,     /* 3.12+ shim frames */
+  PYL_FAST_CELL = 0x40,        /* co_localspluskinds bits, 3.11+ */
+  PYL_FAST_FREE = 0x80,
+  PYL_CODEUNIT = 2, /* sizeof(_Py_CODEUNIT) */
+  PYL_PTR = 8,
+  PYL_NAME_BUF = 160,
+  PYL_FILE_BUF = 512,
+};
+
+/* What the walk needs of a code object. */
+struct code {
+  uint64_t addr;
+  uint64_t names[3]; /* 3.8-3.10 varnames, cellvars, freevars; 3.11+
+                        localsplusnames in names[0] */
+  uint32_t count[3]; /* how many slots each names */
+  uint32_t nslots;   /* localsplus entries that are variables */
+  uint32_t stacksize;
+  uint64_t kinds; /* 3.11+: address of the co_localspluskinds bytes */
+  int64_t firstlineno;
+  uint64_t linetable; /* bytes object */
+};
+
+static bool iframes(const struct pyl_layout *L) {
+  return pyl_layout_minor(L) >= 11;
+}
+
+/* --- small readers -------------------------------------------------------- */
+
+static uint64_t rd64(struct pyl_ctx *c, uint64_t addr) {
+  uint64_t v = 0;
+  return pyl_read_u64(&c->mem, addr, &v) ? v : 0;
+}
+
+static int32_t rd32(struct pyl_ctx *c, uint64_t addr) {
+  uint32_t v = 0;
+  return pyl_read_u32(&c->mem, addr, &v) ? (int32_t)v : -1;
+}
+
+static bool has_type(struct pyl_ctx *c, uint64_t obj, uint64_t type) {
+  return obj != 0 && obj % PYL_PTR == 0 && type != 0 &&
+         rd64(c, obj + c->L->ob_type_off) == type;
+}
+
+/* Length of a tuple (or bytes) from ob_size; 0 when unreadable. */
+static uint32_t var_size(struct pyl_ctx *c, uint64_t obj) {
+  int64_t n = 0;
+  if (obj == 0 || !pyl_read_i64(&c->mem, obj + c->L->ob_size_off, &n) ||
+      n < 0 || n > PYL_MAX_SLOTS) {
+    return 0;
+  }
+  return (uint32_t)n;
+}
+
+static uint64_t tuple_item(struct pyl_ctx *c, uint64_t tuple, uint32_t i) {
+  return rd64(c, tuple + c->L->tuple_ob_item_off + (uint64_t)i * PYL_PTR);
+}
+
+/* --- threads -------------------------------------------------------------- */
+
+static void read_thread(struct pyl_ctx *c, uint64_t ts, struct pyl_thread *t) {
+  const struct pyl_layout *L = c->L;
+  t->tstate = ts;
+  t->ident = rd64(c, ts + L->tstate_thread_id_off);
+  t->tid = L->tstate_native_tid_off != 0
+               ? rd64(c, ts + L->tstate_native_tid_off)
+               : 0;
+}
+
+uint32_t pyl_threads(struct pyl_ctx *c, uint64_t interp, struct pyl_thread *out,
+                     uint32_t max, bool *more) {
+  const struct pyl_layout *L = c->L;
+  uint64_t ts = rd64(c, interp + L->interp_threads_offset);
+  uint32_t n = 0;
+  *more = false;
+  while (ts != 0) {
+    if (n == max || ts % PYL_PTR != 0 ||
+        pyl_mem_ptr(&c->mem, ts, L->tstate_next_off + PYL_PTR) == NULL) {
+      *more = true;
+      break;
+    }
+    read_thread(c, ts, &out[n++]);
+    ts = rd64(c, ts + L->tstate_next_off);
+  }
+  /* The list is newest first: reverse it, then move the main thread to
+   * the front. */
+  for (uint32_t i = 0; i < n / 2; i++) {
+    struct pyl_thread tmp = out[i];
+    out[i] = out[n - 1 - i];
+    out[n - 1 - i] = tmp;
+  }
+  uint64_t main_ident = rd64(c, L->rt_main_thread_addr);
+  for (uint32_t i = 1; i < n; i++) {
+    if (out[i].ident == main_ident) {
+      struct pyl_thread main = out[i];
+      for (uint32_t k = i; k > 0; k--) {
+        out[k] = out[k - 1];
+      }
+      out[0] = main;
+      break;
+    }
+  }
+  for (uint32_t i = 0; i < n; i++) {
+    out[i].number = i + 1;
+  }
+  return n;
+}
+
+void pyl_thread_name(const struct pyl_thread *t, struct pyl_sbuf *b) {
+  pyl_sbuf_str(b, "thread ");
+  pyl_sbuf_dec(b, t->number);
+  if (t->tid != 0) {
+    pyl_sbuf_str(b, " (tid ");
+    pyl_sbuf_dec(b, t->tid);
+  } else {
+    pyl_sbuf_str(b, " (ident ");
+    pyl_sbuf_hex(b, t->ident);
+  }
+  pyl_sbuf_str(b, ")");
+}
+
+/* --- code objects --------------------------------------------------------- */
+
+static bool read_code(struct pyl_ctx *c, uint64_t addr, struct code *co) {
+  const struct pyl_layout *L = c->L;
+  if (!has_type(c, addr, L->code_type)) {
+    return false;
+  }
+  *co = (struct code){.addr = addr};
+  co->stacksize = (uint32_t)rd32(c, addr + L->code_stacksize_off);
+  co->firstlineno = rd32(c, addr + L->code_firstlineno_off);
+  if (iframes(L)) {
+    int32_t n = rd32(c, addr + L->code_nlocalsplus_off);
+    co->names[0] = rd64(c, addr + L->code_localsplusnames_off);
+    co->kinds = rd64(c, addr + L->code_localspluskinds_off);
+    co->count[0] = n < 0 ? 0 : (uint32_t)n;
+    co->nslots = co->count[0];
+    co->linetable = rd64(c, addr + L->code_linetable_off);
+    if (var_size(c, co->names[0]) < co->nslots ||
+        var_size(c, co->kinds) < co->nslots) {
+      return false;
+    }
+    co->kinds += L->bytes_sval_off;
+  } else {
+    int32_t n = rd32(c, addr + L->code_nlocals_off);
+    co->names[0] = rd64(c, addr + L->code_varnames_off);
+    co->names[1] = rd64(c, addr + L->code_cellvars_off);
+    co->names[2] = rd64(c, addr + L->code_freevars_off);
+    co->count[0] = n < 0 ? 0 : (uint32_t)n;
+    co->count[1] = var_size(c, co->names[1]);
+    co->count[2] = var_size(c, co->names[2]);
+    co->nslots = co->count[0] + co->count[1] + co->count[2];
+    co->linetable =
+        rd64(c, addr + (L->code_lnotab_off != 0 ? L->code_lnotab_off
+                                                : L->code_linetable_off));
+    if (var_size(c, co->names[0]) < co->count[0]) {
+      return false;
+    }
+  }
+  return co->nslots <= PYL_MAX_SLOTS && co->stacksize <= PYL_MAX_SLOTS;
+}
+
+/* The str naming localsplus slot i. */
+static uint64_t slot_name(struct pyl_ctx *c, const struct code *co,
+                          uint32_t i) {
+  for (int k = 0; k < 3; k++) {
+    if (i < co->count[k]) {
+      return tuple_item(c, co->names[k], i);
+    }
+    i -= co->count[k];
+  }
+  return 0;
+}
+
+/* Whether slot i is a cell or free variable (it then holds a cell once
+ * the frame has started). */
+static bool slot_is_cell(struct pyl_ctx *c, const struct code *co, uint32_t i) {
+  if (!iframes(c->L)) {
+    return i >= co->count[0];
+  }
+  uint8_t kind = 0;
+  return pyl_read_u8(&c->mem, co->kinds + i, &kind) &&
+         (kind & (PYL_FAST_CELL | PYL_FAST_FREE)) != 0;
+}
+
+static int64_t code_line(struct pyl_ctx *c, const struct code *co,
+                         int64_t offset) {
+  const struct pyl_layout *L = c->L;
+  unsigned minor = pyl_layout_minor(L);
+  enum pyl_linetable_format fmt = minor <= 9    ? PYL_LINES_LNOTAB
+                                  : minor == 10 ? PYL_LINES_LINETABLE
+                                                : PYL_LINES_LOCATIONS;
+  uint32_t len = var_size(c, co->linetable);
+  if (!has_type(c, co->linetable, L->bytes_type) || len > PYL_MAX_LINETABLE) {
+    return -1;
+  }
+  const uint8_t *t =
+      pyl_mem_ptr(&c->mem, co->linetable + L->bytes_sval_off, len);
+  if (t == NULL) {
+    return -1;
+  }
+  return pyl_line_for(fmt, t, len, co->firstlineno, offset);
+}
+
+static void str_into(struct pyl_ctx *c, uint64_t s, char *buf, size_t cap) {
+  if (!pyl_is_str(c, s) || !pyl_str_utf8(c, s, buf, cap)) {
+    buf[0] = '?';
+    buf[1] = '\0';
+  }
+}
+
+void pyl_code_where(struct pyl_ctx *c, uint64_t code, int64_t line,
+                    struct pyl_sbuf *b) {
+  const struct pyl_layout *L = c->L;
+  char name[PYL_NAME_BUF];
+  char file[PYL_FILE_BUF];
+  uint64_t name_off =
+      L->code_qualname_off != 0 ? L->code_qualname_off : L->code_name_off;
+  str_into(c, rd64(c, code + name_off), name, sizeof(name));
+  str_into(c, rd64(c, code + L->code_filename_off), file, sizeof(file));
+  const char *base = file;
+  for (const char *p = file; *p != '\0'; p++) {
+    if (*p == '/') {
+      base = p + 1;
+    }
+  }
+  pyl_sbuf_str(b, name);
+  pyl_sbuf_str(b, "() ");
+  pyl_sbuf_str(b, base);
+  if (line >= 0) {
+    pyl_sbuf_str(b, ":");
+    pyl_sbuf_dec(b, (uint64_t)line);
+  }
+}
+
+/* --- slots ---------------------------------------------------------------- */
+
+struct walk {
+  struct pyl_ctx *c;
+  const struct pyl_frame_visitor *v;
+  struct pyl_frame fr;
+};
+
+static void emit(struct walk *w, uint64_t value, uint64_t name, unsigned kind,
+                 bool counted, bool root) {
+  if (value == 0) {
+    return;
+  }
+  struct pyl_slot s = {.value = value,
+                       .name = name,
+                       .kind = (uint8_t)kind,
+                       .counted = counted,
+                       .root = root};
+  w->v->slot(w->v->arg, &w->fr, &s);
+}
+
+/* The variables of a frame: localsplus[0..nslots) at `base`.  A cell or
+ * free variable reports its cell and, as a root, the value inside. */
+static void variables(struct walk *w, const struct code *co, uint64_t base,
+                      bool counted) {
+  struct pyl_ctx *c = w->c;
+  const uint64_t *slots =
+      pyl_mem_ptr(&c->mem, base, (uint64_t)co->nslots * PYL_PTR);
+  if (slots == NULL) {
+    return;
+  }
+  for (uint32_t i = 0; i < co->nslots; i++) {
+    uint64_t v = pyl_ld_u64(slots, (uint64_t)i * PYL_PTR);
+    if (v == 0) {
+      continue;
+    }
+    uint64_t name = slot_name(c, co, i);
+    if (slot_is_cell(c, co, i) && has_type(c, v, c->L->cell_type)) {
+      emit(w, v, name, PYL_SLOT_CELL_OBJ, counted, true);
+      emit(w, rd64(c, v + c->L->cell_ref_off), name, PYL_SLOT_CELL, false,
+           true);
+    } else {
+      emit(w, v, name, PYL_SLOT_LOCAL, counted, true);
+    }
+  }
+}
+
+/* Value stack entries [base, base + 8n): known ones are references the
+ * frame holds; `maybe` ones are the whole window of a running frame. */
+static void stack(struct walk *w, uint64_t base, uint64_t n, bool counted,
+                  bool maybe) {
+  struct pyl_ctx *c = w->c;
+  const void *p = NULL;
+  while (n > 0 && (p = pyl_mem_ptr(&c->mem, base, n * PYL_PTR)) == NULL) {
+    n /= 2; /* a window may run past the end of the data stack chunk */
+  }
+  for (uint64_t i = 0; i < n; i++) {
+    uint64_t v = pyl_ld_u64(p, i * PYL_PTR);
+    if (v % PYL_PTR == 0) {
+      emit(w, v, 0, maybe ? PYL_SLOT_STACK_MAYBE : PYL_SLOT_STACK,
+           counted && !maybe, !maybe);
+    }
+  }
+}
+
+/* --- 3.8-3.10: PyFrameObject ---------------------------------------------- */
+
+static int64_t pyframe_offset(struct pyl_ctx *c, const void *p) {
+  int64_t lasti = (int32_t)pyl_ld_u32(p, c->L->pyframe_lasti_off);
+  /* 3.10 counts code units, 3.8/3.9 bytes */
+  return pyl_layout_minor(c->L) == 10 ? lasti * PYL_CODEUNIT : lasti;
+}
+
+static void pyframe_stack(struct walk *w, const void *p, const struct code *co,
+                          bool counted) {
+  const struct pyl_layout *L = w->c->L;
+  uint64_t base = pyl_ld_u64(p, L->pyframe_valuestack_off);
+  int64_t depth = -1;
+  if (L->pyframe_stacktop_off != 0) {
+    uint64_t top = pyl_ld_u64(p, L->pyframe_stacktop_off);
+    depth = top != 0 && top >= base ? (int64_t)((top - base) / PYL_PTR) : -1;
+  } else {
+    depth = (int32_t)pyl_ld_u32(p, L->pyframe_stackdepth_off);
+  }
+  if (depth >= 0 && depth <= co->stacksize) {
+    stack(w, base, (uint64_t)depth, counted, false);
+  } else {
+    stack(w, base, co->stacksize, false, true);
+  }
+}
+
+static void pyframe_slots(struct walk *w, const void *p, const struct code *co,
+                          bool traversed) {
+  const struct pyl_layout *L = w->c->L;
+  uint64_t f = w->fr.addr;
+  bool counted = !traversed;
+  variables(w, co, f + L->pyframe_localsplus_off, counted);
+  pyframe_stack(w, p, co, counted);
+  emit(w, pyl_ld_u64(p, L->pyframe_locals_off), 0, PYL_SLOT_LOCALS, counted,
+       true);
+  const uint64_t others[] = {L->pyframe_back_off, L->pyframe_code_off,
+                             L->pyframe_builtins_off, L->pyframe_globals_off,
+                             L->pyframe_trace_off};
+  for (size_t i = 0; i < sizeof(others) / sizeof(others[0]); i++) {
+    emit(w, pyl_ld_u64(p, others[i]), 0, PYL_SLOT_OTHER, counted, false);
+  }
+  /* The eval loop owns one reference to the frame it runs, except for a
+   * generator's frame (the generator holds it). */
+  if (traversed && pyl_ld_u64(p, L->pyframe_gen_off) == 0) {
+    emit(w, f, 0, PYL_SLOT_FRAME_OBJ, true, true);
+  }
+}
+
+/* A frame whose code object is unreadable is skipped (the walk goes on
+ * to its caller and reports false at the end). */
+static bool walk_pyframes(struct walk *w, uint64_t f) {
+  struct pyl_ctx *c = w->c;
+  const struct pyl_layout *L = c->L;
+  bool whole = true;
+  uint32_t depth = 0;
+  for (uint32_t steps = 0; f != 0; steps++) {
+    const void *p = NULL;
+    struct code co;
+    if (steps == PYL_MAX_FRAMES || f % PYL_PTR != 0 ||
+        (p = pyl_mem_ptr(&c->mem, f, L->pyframe_localsplus_off)) == NULL) {
+      return false;
+    }
+    if (read_code(c, pyl_ld_u64(p, L->pyframe_code_off), &co)) {
+      w->fr =
+          (struct pyl_frame){.addr = f,
+                             .code = co.addr,
+                             .line = code_line(c, &co, pyframe_offset(c, p)),
+                             .depth = depth++};
+      w->v->frame(w->v->arg, &w->fr);
+      pyframe_slots(w, p, &co, pyl_objtab_find(&c->tab, f) != PYL_NONE);
+    } else {
+      whole = false;
+    }
+    f = pyl_ld_u64(p, L->pyframe_back_off);
+  }
+  return whole;
+}
+
+/* --- 3.11+: _PyInterpreterFrame ------------------------------------------- */
+
+static void iframe_slots(struct walk *w, const void *p, const struct code *co,
+                         uint8_t owner) {
+  const struct pyl_layout *L = w->c->L;
+  uint64_t base = w->fr.addr + L->iframe_localsplus_off;
+  int32_t top = (int32_t)pyl_ld_u32(p, L->iframe_stacktop_off);
+  /* A generator's traverse visits its frame's fields and
+   * localsplus[0..stacktop); stacktop is -1 while the frame runs. */
+  bool gen = owner == PYL_OWNED_BY_GENERATOR;
+  bool counted = !(gen && top >= 0);
+  variables(w, co, base, counted);
+  uint64_t first = base + (uint64_t)co->nslots * PYL_PTR;
+  if (top >= 0 && (uint32_t)top > co->nslots &&
+      (uint32_t)top - co->nslots <= co->stacksize) {
+    stack(w, first, (uint32_t)top - co->nslots, counted, false);
+  } else if (top < 0) {
+    stack(w, first, co->stacksize, false, true);
+  }
+  emit(w, pyl_ld_u64(p, L->iframe_func_off), 0, PYL_SLOT_FUNC, !gen, true);
+  emit(w, co->addr, 0, PYL_SLOT_OTHER, !gen, false);
+  emit(w, pyl_ld_u64(p, L->iframe_locals_off), 0, PYL_SLOT_LOCALS, !gen, true);
+  emit(w, pyl_ld_u64(p, L->iframe_frame_obj_off), 0, PYL_SLOT_FRAME_OBJ, !gen,
+       true);
+}
+
+static uint64_t first_iframe(struct pyl_ctx *c, uint64_t tstate) {
+  const struct pyl_layout *L = c->L;
+  if (L->tstate_cframe_off != 0) {
+    uint64_t cframe = rd64(c, tstate + L->tstate_cframe_off);
+    return cframe != 0 ? rd64(c, cframe + L->cframe_current_frame_off) : 0;
+  }
+  return rd64(c, tstate + L->tstate_frame_off);
+}
+
+static bool walk_iframes(struct walk *w, uint64_t f) {
+  struct pyl_ctx *c = w->c;
+  const struct pyl_layout *L = c->L;
+  bool whole = true;
+  uint32_t depth = 0;
+  for (uint32_t steps = 0; f != 0; steps++) {
+    const void *p = NULL;
+    if (steps == PYL_MAX_FRAMES || f % PYL_PTR != 0 ||
+        (p = pyl_mem_ptr(&c->mem, f, L->iframe_localsplus_off)) == NULL) {
+      return false;
+    }
+    uint8_t owner = pyl_ld_u8(p, L->iframe_owner_off);
+    uint64_t prev = pyl_ld_u64(p, L->iframe_previous_off);
+    struct code co;
+    bool shim = pyl_layout_minor(L) >= 12 && owner == PYL_OWNED_BY_CSTACK;
+    if (!shim && !read_code(c, pyl_ld_u64(p, L->iframe_code_off), &co)) {
+      whole = false;
+    } else if (!shim) {
+      uint64_t instr = pyl_ld_u64(p, L->iframe_instr_off);
+      int64_t lasti =
+          ((int64_t)instr - (int64_t)(co.addr + L->code_adaptive_off)) /
+          PYL_CODEUNIT;
+      w->fr = (struct pyl_frame){.addr = f,
+                                 .code = co.addr,
+                                 .line = code_line(c, &co, lasti),
+                                 .depth = depth++};
+      w->v->frame(w->v->arg, &w->fr);
+      iframe_slots(w, p, &co, owner);
+    }
+    f = prev;
+  }
+  return whole;
+}
+
+bool pyl_frames_walk(struct pyl_ctx *c, const struct pyl_thread *t,
+                     const struct pyl_frame_visitor *v) {
+  struct walk w = {.c = c, .v = v};
+  if (iframes(c->L)) {
+    return walk_iframes(&w, first_iframe(c, t->tstate));
+  }
+  return walk_pyframes(&w, rd64(c, t->tstate + c->L->tstate_frame_off));
+}

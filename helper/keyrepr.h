@@ -1,0 +1,22 @@
+/*
+ * keyrepr.h — short reprs read from memory, for labels: a dict key as
+ * Python would print it when it is made of str, int, bool, None, bytes
+ * or a tuple of those ('name', 42, (1, 'a')), and attribute or variable
+ * names.  No Python code runs: anything else is <type object at 0x...>.
+ */
+#ifndef PYL_KEYREPR_H
+#define PYL_KEYREPR_H
+
+#include <stdint.h>
+
+struct pyl_ctx;
+struct pyl_sbuf;
+
+/* 'name', 42, None, True, b'x', (1, 'a'), <class 'Foo'>, else
+ * <type object at 0x...>; a long str is cut with "...". */
+void pyl_key_repr(struct pyl_ctx *c, uint64_t addr, struct pyl_sbuf *b);
+
+/* The text of the str at addr (a name), or "?". */
+void pyl_put_name(struct pyl_ctx *c, uint64_t addr, struct pyl_sbuf *b);
+
+#endif /* PYL_KEYREPR_H */

@@ -1,0 +1,58 @@
+/*
+ * labels.h — how one object refers to another, said the way a Python
+ * programmer would write it: `.attr`, `['key']`, `key of ['key']`, `[3]`,
+ * `.__defaults__`, `local 'x'`, `.__mro__`, `member of set`, ...
+ *
+ * The referrer's type decides: every reference a decoder can name becomes
+ * a "fact" (referent address, how to say it); a reference of the graph
+ * then takes the label of a fact with its address.  Facts come from the
+ * referrer's builtin base type (dict, list, tuple, set, deque, function,
+ * method, cell, type, module, frame, generator, traceback, exception,
+ * lru_cache wrapper, ...), its instance attributes (the __dict__ pointer,
+ * 3.11 managed values, 3.12 tagged dict-or-values, 3.13 inline values,
+ * with names from the class's shared keys), its __slots__ and other
+ * PyMemberDef members along the tp_base chain, and its class.  A
+ * reference nothing explains is `referent #k` (k = its position in the
+ * tp_traverse order).
+ *
+ * Only a few references are labelled per query, so these decode from
+ * scratch every time: clarity over speed.  Facts live in the context's
+ * scratch arena above its current top, which is given back.
+ */
+#ifndef PYL_LABELS_H
+#define PYL_LABELS_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+struct pyl_ctx;
+struct pyl_sbuf;
+
+/* The label of the reference from object src to object dst (table
+ * indices) into b.  prev is the object before src in a chain, or
+ * PYL_NONE: a function before its closure tuple names the cells. */
+void pyl_label_edge(struct pyl_ctx *c, uint32_t src, uint32_t dst,
+                    uint32_t prev, struct pyl_sbuf *b);
+
+/* A chain hop owner -> part -> dst said as one reference, when part is
+ * something owner owns and a programmer reaches through it by name: a
+ * module's, class's or instance's __dict__ (`.name`), a function's
+ * __defaults__ / __kwdefaults__ / __closure__ (`__defaults__[0]`,
+ * `__kwdefaults__['x']`, `__closure__ 'name'`), a class's __mro__ /
+ * __bases__, an exception's args, a 3.8-3.10 generator's frame
+ * (`gi_frame local 'x'`).  False (b untouched) otherwise. */
+bool pyl_label_through(struct pyl_ctx *c, uint32_t owner, uint32_t part,
+                       uint32_t dst, struct pyl_sbuf *b);
+
+/* Called for each reference of src, k its position in the graph. */
+typedef void (*pyl_label_fn)(uint32_t k, const char *label, void *arg);
+
+/* The labels of all the references of src, each given once per reference
+ * (a list holding x twice gives [i] and [j]), in reading order: a list's
+ * items by index (tp_traverse visits them backwards), a dict's in entry
+ * order, then attributes and the class; references nothing explains last
+ * (`referent #k`, k their position in the graph).  False when out of
+ * helper memory. */
+bool pyl_label_all(struct pyl_ctx *c, uint32_t src, pyl_label_fn fn, void *arg);
+
+#endif /* PYL_LABELS_H */

@@ -1,0 +1,72 @@
+/* rev.c — reverse edges by counting sort of the CSR. */
+#include "rev.h"
+
+enum {
+  PYL_ARENA_FLOOR = 1 << 20,
+};
+
+bool pyl_rev_init(struct pyl_rev *r, uint32_t max_objs, uint64_t max_edges) {
+  if (max_edges > UINT32_MAX) {
+    max_edges = UINT32_MAX;
+  }
+  if (!pyl_arena_reserve(&r->a_offs, ((size_t)max_objs + 2) * sizeof(uint32_t),
+                         PYL_ARENA_FLOOR) ||
+      !pyl_arena_reserve(&r->a_edges, (size_t)max_edges * sizeof(uint32_t),
+                         PYL_ARENA_FLOOR)) {
+    pyl_rev_release(r);
+    return false;
+  }
+  r->offs = (uint32_t *)(void *)r->a_offs.base;
+  r->edges = (uint32_t *)(void *)r->a_edges.base;
+  pyl_rev_clear(r);
+  return true;
+}
+
+void pyl_rev_clear(struct pyl_rev *r) {
+  pyl_arena_decommit(&r->a_offs);
+  pyl_arena_decommit(&r->a_edges);
+  r->n = 0;
+  r->built = false;
+}
+
+void pyl_rev_release(struct pyl_rev *r) {
+  pyl_arena_release(&r->a_offs);
+  pyl_arena_release(&r->a_edges);
+  r->offs = NULL;
+  r->edges = NULL;
+  r->n = 0;
+  r->built = false;
+}
+
+bool pyl_rev_build(struct pyl_rev *r, const struct pyl_csr *g, uint32_t n) {
+  uint64_t m = n == 0 ? 0 : g->offs[n];
+  r->built = false;
+  if (!pyl_arena_fit(&r->a_offs, (uint64_t)n + 2, sizeof(uint32_t)) ||
+      (m != 0 && !pyl_arena_fit(&r->a_edges, m, sizeof(uint32_t)))) {
+    return false;
+  }
+  uint32_t *offs = r->offs;
+  /* Pages may hold a previous graph's counts. */
+  __builtin_memset(offs, 0, ((size_t)n + 2) * sizeof(uint32_t));
+  const uint32_t *edges = g->edges;
+  for (uint64_t k = 0; k < m; k++) {
+    offs[edges[k] + 1]++;
+  }
+  /* offs[i] = start of i; filling advances it to the end of i, which is
+   * the start of i + 1: shift back afterwards instead of a second array. */
+  for (uint32_t i = 0; i < n; i++) {
+    offs[i + 1] += offs[i];
+  }
+  for (uint32_t src = 0; src < n; src++) {
+    for (uint32_t k = g->offs[src]; k < g->offs[src + 1]; k++) {
+      r->edges[offs[edges[k]]++] = src;
+    }
+  }
+  for (uint32_t i = n; i > 0; i--) {
+    offs[i] = offs[i - 1];
+  }
+  offs[0] = 0;
+  r->n = n;
+  r->built = true;
+  return true;
+}
