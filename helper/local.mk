@@ -24,7 +24,8 @@ pyl_engine_sources = \
 	helper/peek.h \
 	helper/pydict.c helper/pydict.h \
 	helper/pystr.c helper/pystr.h \
-	helper/queries.c \
+	helper/queries.c helper/query.h helper/query_backrefs.c \
+	helper/query_chain.c helper/query_pick.c \
 	helper/referents.h helper/referents_live.c \
 	helper/rev.c helper/rev.h \
 	helper/roots.c helper/roots.h helper/roots_build.h \

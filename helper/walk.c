@@ -23,9 +23,11 @@ struct ref {
 struct walk {
   struct pyl_ctx *c;
   struct pyl_sbuf *msg;
-  struct ref *buf;
-  uint32_t *pending;
+  struct ref *buf;  /* referents pushed, not probed yet */
+  struct ref *pend; /* new objects of the previous batch */
+  struct ref *next; /* new objects of the batch being probed */
   uint32_t n;
+  uint32_t n_pend;
   uint64_t src_addr;
   int status;
   bool check_prev; /* false while a collection keeps gc_refs in _gc_prev */
@@ -108,12 +110,22 @@ static void discover(struct walk *w, const struct ref *r) {
   }
 }
 
+/* Discover the new objects of the previous batch: their headers were
+ * prefetched a whole batch ago. */
+static void discover_pending(struct walk *w) {
+  for (uint32_t j = 0; j < w->n_pend && w->status == PYL_OK; j++) {
+    discover(w, &w->pend[j]);
+  }
+  w->n_pend = 0;
+}
+
 /* Resolve the batch (its hash slots were prefetched by push): known
- * objects become edges at once, new ones are discovered after their
- * headers had time to arrive. */
+ * objects become edges at once; new ones have their header prefetched and
+ * wait for the next flush, while the previous batch's new ones are
+ * discovered.  An object new in both batches is simply found by the
+ * second insertion. */
 static void flush(struct walk *w) {
-  struct pyl_ctx *c = w->c;
-  struct pyl_objtab *t = &c->tab;
+  struct pyl_objtab *t = &w->c->tab;
   uint32_t n = w->n;
   uint32_t n_new = 0;
   w->n = 0;
@@ -123,19 +135,27 @@ static void flush(struct walk *w) {
     uint32_t idx = pyl_objtab_probe(t, r->hash, &stop);
     if (idx != PYL_NONE) {
       if (r->slot != PYL_NO_SLOT) {
-        pyl_csr_set(&c->csr, r->slot - 1, idx);
+        pyl_csr_set(&w->c->csr, r->slot - 1, idx);
       }
     } else {
       /* The insertion shifts the lower part of the run, which may go
        * on into the line below. */
       __builtin_prefetch(stop - 8);
       __builtin_prefetch(pyl_host_ptr(r->addr));
-      w->pending[n_new++] = k;
+      w->next[n_new++] = *r;
     }
   }
-  for (uint32_t j = 0; j < n_new && w->status == PYL_OK; j++) {
-    discover(w, &w->buf[w->pending[j]]);
-  }
+  discover_pending(w);
+  struct ref *done = w->pend;
+  w->pend = w->next;
+  w->next = done;
+  w->n_pend = n_new;
+}
+
+/* Resolve everything pushed so far. */
+static void drain(struct walk *w) {
+  flush(w);
+  discover_pending(w);
 }
 
 static void push(struct walk *w, uint64_t addr, uint64_t slot, uint64_t src) {
@@ -224,7 +244,7 @@ static void traverse_all(struct walk *w) {
   struct pyl_objtab *t = &c->tab;
   for (uint32_t i = 0; w->status == PYL_OK; i++) {
     if (i == t->n) {
-      flush(w);
+      drain(w);
       if (i == t->n || w->status != PYL_OK) {
         break;
       }
@@ -261,16 +281,19 @@ int pyl_walk(struct pyl_ctx *c, uint64_t flags, struct pyl_sbuf *msg) {
   w.check_prev = collecting == 0;
   pyl_arena_reset(&c->work);
   w.buf = pyl_arena_alloc(&c->work, sizeof(struct ref) * PYL_BATCH, 64);
-  w.pending = pyl_arena_alloc(&c->work, sizeof(uint32_t) * PYL_BATCH, 64);
-  if (w.buf == NULL || w.pending == NULL) {
+  w.pend = pyl_arena_alloc(&c->work, sizeof(struct ref) * PYL_BATCH, 64);
+  w.next = pyl_arena_alloc(&c->work, sizeof(struct ref) * PYL_BATCH, 64);
+  if (w.buf == NULL || w.pend == NULL || w.next == NULL) {
     out_of_memory(&w);
     return w.status;
   }
   for (unsigned l = 0; l < c->L->gc_list_count && w.status == PYL_OK; l++) {
     seed_list(&w, l);
   }
+  /* Every seed is in the table before any referent (which could be a
+   * seed, counted as found on a GC list only when found there). */
   if (w.status == PYL_OK) {
-    flush(&w);
+    drain(&w);
   }
   if (w.status == PYL_OK) {
     traverse_all(&w);

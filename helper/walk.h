@@ -10,8 +10,8 @@
  *
  * Referents are resolved in batches so their cache misses overlap: each
  * is hashed and its hash slot prefetched as it is visited; the batch is
- * then probed, the headers of new objects prefetched, then their types
- * read.
+ * then probed and the headers of new objects prefetched, and those are
+ * read (type, size) when the next batch is probed.
  */
 #ifndef PYL_WALK_H
 #define PYL_WALK_H
