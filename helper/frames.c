@@ -342,8 +342,11 @@ static void pyframe_slots(struct walk *w, const void *p, const struct code *co,
   bool counted = !traversed;
   variables(w, co, f + L->pyframe_localsplus_off, counted);
   pyframe_stack(w, p, co, counted);
-  emit(w, pyl_ld_u64(p, L->pyframe_locals_off), 0, PYL_SLOT_LOCALS, counted,
-       true);
+  /* Module-level code runs with f_locals == f_globals: the module root
+   * names that dict better ("module app" then ".name"). */
+  uint64_t locals = pyl_ld_u64(p, L->pyframe_locals_off);
+  emit(w, locals, 0, PYL_SLOT_LOCALS, counted,
+       locals != pyl_ld_u64(p, L->pyframe_globals_off));
   const uint64_t others[] = {L->pyframe_back_off, L->pyframe_code_off,
                              L->pyframe_builtins_off, L->pyframe_globals_off,
                              L->pyframe_trace_off};
@@ -408,7 +411,9 @@ static void iframe_slots(struct walk *w, const void *p, const struct code *co,
   }
   emit(w, pyl_ld_u64(p, L->iframe_func_off), 0, PYL_SLOT_FUNC, !gen, true);
   emit(w, co->addr, 0, PYL_SLOT_OTHER, !gen, false);
-  emit(w, pyl_ld_u64(p, L->iframe_locals_off), 0, PYL_SLOT_LOCALS, !gen, true);
+  uint64_t locals = pyl_ld_u64(p, L->iframe_locals_off);
+  emit(w, locals, 0, PYL_SLOT_LOCALS, !gen,
+       locals != pyl_ld_u64(p, L->iframe_globals_off));
   emit(w, pyl_ld_u64(p, L->iframe_frame_obj_off), 0, PYL_SLOT_FRAME_OBJ, !gen,
        true);
 }

@@ -188,7 +188,7 @@ uint32_t pyl_objtab_insert_h(struct pyl_objtab *t, uint64_t key, uint64_t h,
       if (grow(t, s)) {
         continue;
       }
-      if (s->n + 1 > s->grow_at || !fits || e == 0 ||
+      if (s->cap == 0 || s->n + 1 > s->grow_at || !fits || e == 0 ||
           far > PYL_OBJTAB_HARD_DIST) {
         return PYL_NONE;
       }

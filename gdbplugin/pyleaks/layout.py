@@ -470,6 +470,7 @@ RULES.update({
                         V311, None),
     "iframe_func_off": (_moved(_IF, "f_func", "f_funcobj", V312), V311, None),
     "iframe_locals_off": (_o(_IF, "f_locals"), V311, None),
+    "iframe_globals_off": (_o(_IF, "f_globals"), V311, None),
     "iframe_frame_obj_off": (_o(_IF, "frame_obj"), V311, None),
     "iframe_previous_off": (_o(_IF, "previous"), V311, None),
     "iframe_instr_off": (_moved(_IF, "prev_instr", "instr_ptr", V313),

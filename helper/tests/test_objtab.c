@@ -13,7 +13,7 @@ static uint64_t fake_addr(unsigned long long *st) {
  * element decodes to the hash of its object's address, sits at or below
  * its home, right below its successor when not at home, in increasing
  * hash order; slots[0] is empty, every object has exactly one slot and
- * the sub-tables' loads stay within bounds. */
+ * the loads stay within bounds. */
 static void check_layout(const struct pyl_objtab *t) {
   uint64_t count = 0;
   for (unsigned k = 0; k < PYL_OBJTAB_SUBS; k++) {
