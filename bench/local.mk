@@ -1,13 +1,24 @@
 # bench/: the speed and memory benchmark (a measurement, never a test: not
 # part of check or distcheck).  Included by the top-level Makefile.am.
 #
-# `make bench` measures this build tree; BENCH_FLAGS passes options, e.g.
+# `make bench` measures this build tree (census, memory); BENCH_FLAGS
+# passes options, e.g.
 # make bench BENCH_FLAGS='--sizes 1M --python /root/.pyenv/versions/3.12.1/bin/python3.12'
+#
+# `make bench-chain` measures py-chain against objgraph.find_backref_chain
+# on a 10M-object heap (objgraph is capped at 10 minutes a chain);
+# BENCH_CHAIN_FLAGS passes options, e.g.
+# make bench-chain BENCH_CHAIN_FLAGS='--objects 1M --runs 1'
 
-EXTRA_DIST += bench/local.mk bench/run.sh bench/heap_target.py
+EXTRA_DIST += bench/local.mk bench/lib.sh bench/run.sh bench/heap_target.py \
+	bench/chain.sh bench/chain_target.py
 
 BENCH_FLAGS =
+BENCH_CHAIN_FLAGS =
 
-.PHONY: bench
+.PHONY: bench bench-chain
 bench: all
 	bash '$(srcdir)/bench/run.sh' --builddir '$(abs_top_builddir)' $(BENCH_FLAGS)
+
+bench-chain: all
+	bash '$(srcdir)/bench/chain.sh' --builddir '$(abs_top_builddir)' $(BENCH_CHAIN_FLAGS)

@@ -26,30 +26,16 @@ The report (markdown) goes to stdout, progress to stderr.
 EOF
 }
 
-die() {
-  printf 'bench: %s\n' "$1" >&2
-  exit "${2:-1}"
-}
+# shellcheck source=bench/lib.sh
+bench_dir=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd) &&
+  . "$bench_dir/lib.sh" || { echo "bench: cannot read bench/lib.sh" >&2; exit 1; }
 
 sizes=1M,10M
 python=/usr/bin/python3.11
 builddir=${PYLEAKS_BUILDDIR:-./build}
 runs=3
 out=
-command_line="bench/run.sh"
-for word in "$@"; do
-  case $word in
-    *[!A-Za-z0-9_./=:,+-]* | '') command_line+=" '${word//\'/\'\\\'\'}'" ;;
-    *) command_line+=" $word" ;;
-  esac
-done
-
-need_arg() {
-  if [ "$2" -lt 2 ]; then
-    printf 'bench: option %s needs a value\n' "$1" >&2
-    exit 2
-  fi
-}
+command_line=$(quoted_command_line bench/run.sh "$@")
 while [ $# -gt 0 ]; do
   case $1 in
     --sizes) need_arg "$1" $#; sizes=$2; shift 2 ;;
@@ -67,7 +53,6 @@ while [ $# -gt 0 ]; do
   esac
 done
 
-bench_dir=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd) || die "cannot find bench/"
 target_script=$bench_dir/heap_target.py
 wrapper=$builddir/pyleaks
 [ -x "$wrapper" ] || die "no pyleaks wrapper at $wrapper: build first, or pass --builddir DIR"
@@ -82,104 +67,17 @@ size_labels=()
 size_values=()
 IFS=, read -r -a size_words <<<"$sizes"
 for w in "${size_words[@]}"; do
-  case $w in
-    *[Mm]) n=${w%?}; mult=1000000 ;;
-    *[Kk]) n=${w%?}; mult=1000 ;;
-    *) n=$w; mult=1 ;;
-  esac
-  case $n in
-    '' | *[!0-9]*) die "bad size '$w' (expected e.g. 500k, 1M, 10M)" 2 ;;
-  esac
+  n=$(parse_count "$w") || die "bad size '$w' (expected e.g. 500k, 1M, 10M)" 2
   size_labels+=("$w")
-  size_values+=($((n * mult)))
+  size_values+=("$n")
 done
 [ ${#size_values[@]} -gt 0 ] || die "no sizes given" 2
 
-progress() {
-  printf 'bench: %s\n' "$*" >&2
-}
-
-# Arithmetic on decimals (bash has integers only).
-calc() {
-  awk "BEGIN { printf \"%s\", $1 }"
-}
-# Median and min of the whitespace-separated numbers in $1.
-median() {
-  tr ' ' '\n' <<<"$1" | grep . | sort -g |
-    awk '{ v[NR] = $1 } END { if (NR % 2) print v[(NR + 1) / 2]; else printf "%.6f\n", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
-}
-minimum() {
-  tr ' ' '\n' <<<"$1" | grep . | sort -g | head -1
-}
-# A top-level scalar of pyleaks' one-line JSON (docs/json.md); the types
-# array is cut off first so that a type name can never match.
-jfield() {
-  local head=${1%%,\"types\":*}
-  sed -n "s/.*[{,]\"$2\":\\([^,}]*\\).*/\\1/p" <<<"$head"
-}
-# A key=value field of a heap_target reply line.
-tfield() {
-  sed -n "s/.*\\<$2=\\([^ ]*\\).*/\\1/p" <<<"$1"
-}
-secs() {
-  awk -v s="$1" 'BEGIN {
-    if (s == "") print "?"
-    else if (s < 0.001) printf "%.0f µs", s * 1000000
-    else if (s < 0.01) printf "%.2f ms", s * 1000
-    else if (s < 0.1) printf "%.3f s", s
-    else printf "%.2f s", s }'
-}
-kib() {
-  awk -v k="$1" 'BEGIN { printf "%+d KiB", k }'
-}
-status_kib() {
-  sed -n "s/^$2:[[:space:]]*\\([0-9]*\\) kB/\\1/p" "/proc/$1/status"
-}
-
-target_pid=
-cleanup_target() {
-  if [ -n "$target_pid" ] && [ -d "/proc/$target_pid" ]; then
-    kill "$target_pid" 2>/dev/null
-  fi
-  target_pid=
-}
 trap cleanup_target EXIT
 trap 'cleanup_target; exit 130' INT TERM
 
 tmp=$(mktemp -d /tmp/pyleaks-bench.XXXXXX) || die "mktemp failed"
 trap 'cleanup_target; rm -rf "$tmp"' EXIT
-
-# One line from the target, or give up after $2 seconds.
-target_read() {
-  local line fd=${TARGET[0]:-}
-  [ -n "$fd" ] || return 1
-  if ! read -r -t "$1" line <&"$fd"; then
-    return 1
-  fi
-  printf '%s\n' "$line"
-}
-target_ask() {
-  local fd=${TARGET[1]:-}
-  # The coproc's pipes are gone once the target has exited.
-  [ -n "$fd" ] && [ -d "/proc/$target_pid" ] || return 1
-  printf '%s\n' "$1" >&"$fd" || return 1
-  target_read "$2"
-}
-
-# Runs the wrapper with the given -c commands; sets wall (seconds) and
-# json_lines (its JSON output).  Returns the wrapper's status.
-run_pyleaks() {
-  local pid=$1; shift
-  local args=() c t0 t1 rc
-  for c in "$@"; do args+=(-c "$c"); done
-  t0=$EPOCHREALTIME
-  "$wrapper" --quiet --pid "$pid" "${args[@]}" >"$tmp/out" 2>"$tmp/err"
-  rc=$?
-  t1=$EPOCHREALTIME
-  wall=$(calc "$t1 - $t0")
-  json_lines=$(grep '^{' "$tmp/out")
-  return $rc
-}
 
 maps_snapshot() {
   # Address ranges and names, not offsets or inode details that cannot change.
@@ -198,7 +96,7 @@ for idx in "${!size_values[@]}"; do
   label=${size_labels[$idx]}
   want=${size_values[$idx]}
   # The target takes about 100 bytes per object and the helper under 100.
-  avail=$(sed -n 's/^MemAvailable:[[:space:]]*\([0-9]*\) kB/\1/p' /proc/meminfo)
+  avail=$(mem_available_kib)
   if [ $((want / 1024 * 200)) -gt "$avail" ]; then
     progress "skipping $label: needs about $((want / 1024 * 200 / 1024)) MiB, $((avail / 1024)) MiB available"
     any_failed=yes
@@ -276,21 +174,7 @@ for idx in "${!size_values[@]}"; do
   gc_tracked=$(tfield "$reply" gc_tracked)
   gc_objects_s=$(tfield "$reply" gc_objects_s)
 
-  bye=$(target_ask quit 600)
-  exit_status=
-  if [ "$bye" = bye ]; then
-    # The coproc's status is the target's: it must exit 0 on its own.
-    for ((t = 0; t < 600; t++)); do
-      state=$(awk '{ sub(/.*\) /, ""); print $1 }' "/proc/$target_pid/stat" 2>/dev/null)
-      case $state in '' | Z | X) break ;; esac
-      sleep 0.1
-    done
-    [ -z "$state" ] || [ "$state" = Z ] || [ "$state" = X ] || cleanup_target
-    wait "$target_pid" 2>/dev/null
-    exit_status=$?
-    target_pid=
-  fi
-  cleanup_target
+  target_quit
   [ "$exit_status" = 0 ] || failed=${failed:-"the target did not exit cleanly (status ${exit_status:-unknown})"}
 
   [ -z "$failed" ] || any_failed=yes
@@ -341,19 +225,6 @@ for idx in "${!size_values[@]}"; do
   v_label+=("$label") v_total+=("$total") v_value+=("$want") v_helper+=("$h_med")
   v_objgraph+=("$og_med") v_bpo+=("$bpo") v_released+=("$released") v_reused+=("$second_reused")
 done
-
-# PASS when every measured size meets the target; MISS with the sizes that
-# do not.
-verdict() {
-  local name=$1 cells=$2 misses=$3 measured=$4
-  if [ "$measured" -eq 0 ]; then
-    printf -- '- %s: not measured\n' "$name"
-  elif [ -z "$misses" ]; then
-    printf -- '- %s: **PASS** (%s)\n' "$name" "$cells"
-  else
-    printf -- '- %s: **MISS** (%s)\n' "$name" "$cells"
-  fi
-}
 
 # One verdict line over every size (or only the size given as $4): $2 I
 # prints size I's figure, $3 I succeeds when it meets the target.
@@ -406,11 +277,9 @@ report() {
   verdict_over "second query of an attach reuses the graph" \
     cell_reused pass_reused
   echo
-  echo "Machine: $(nproc) CPUs, $(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1), $(awk '/^MemTotal/ { printf "%.1f GiB", $2 / 1048576 }' /proc/meminfo) RAM, Linux $(uname -r); load average at start $load_start (other work on the machine skews times)"
+  machine_line "$load_start"
   echo "Target: $python (Python ${python_version:-?}); $("$wrapper" --version 2>/dev/null); $(gdb --version 2>/dev/null | head -1)"
-  local rev
-  rev=$(git -C "$bench_dir/.." rev-parse --short HEAD 2>/dev/null) &&
-    echo "Source: $(cd "$bench_dir/.." && pwd) at $rev$(git -C "$bench_dir/.." diff --quiet HEAD 2>/dev/null || echo ' (with uncommitted changes)'); build tree: $(cd "$builddir" && pwd)"
+  source_line "$bench_dir" "$builddir"
   echo "Date: $(date -u '+%Y-%m-%d %H:%M UTC')"
   echo
   echo "Details:"
