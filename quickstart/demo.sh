@@ -86,6 +86,11 @@ ql_say "The service's own classes pile up, about one of each per request served.
 echo "    Which Request objects are alive? The first five, by address:"
 run --pid "$demo_pid" -c 'py-objects Request --limit 5'
 
+echo
+ql_say "Who holds them? The chain of references from a root to one of them,"
+echo "    and why the Session objects are not freed:"
+run --pid "$demo_pid" -c 'py-chain --type Request' -c 'py-chain --type Session'
+
 stop_demo
 echo
 if [ "$status" -eq 0 ]; then
