@@ -5,7 +5,7 @@
 #include <sys/mman.h>
 
 enum {
-  PYL_COMMIT_GRAIN = 64 * 1024, /* smallest mprotect step */
+  PYL_COMMIT_GRAIN = 4096, /* smallest mprotect step: a page */
   /* Address space a reservation leaves free under RLIMIT_AS: the small
    * arenas reserved later (the maps snapshot) and the target need some. */
   PYL_HEADROOM = 64 * 1024 * 1024,

@@ -146,67 +146,107 @@ static bool grow(struct pyl_objtab *t, struct pyl_objtab_sub *s) {
   return true;
 }
 
+/* Add the object where its probe stopped (the sub-table in use).  When
+ * the sub-table had to double first, *again tells the caller to probe
+ * again. */
+static uint32_t add_at_stop(struct pyl_objtab *t, struct pyl_objtab_sub *s,
+                            uint64_t key, uint64_t h, const uint64_t *stop_p,
+                            uint32_t type, bool *again) {
+  *again = false;
+  uint64_t *slots = s->slots;
+  uint64_t stop = (uint64_t)(stop_p - slots);
+  uint64_t y = pyl_objtab_y(s, h);
+  uint64_t home = PYL_OBJTAB_HEAD + (y >> s->fbits);
+  uint64_t w = pyl_objtab_want(s, y) + ((home - stop) << PYL_OBJTAB_DIST_SHIFT);
+  /* The bottom of the run, and the farthest distance in it after the
+   * shift. */
+  uint64_t e = stop;
+  uint64_t top = w;
+  for (uint64_t v; (v = slots[e]) != 0; e--) {
+    top = v > top ? v : top;
+  }
+  uint64_t far = (top >> PYL_OBJTAB_DIST_SHIFT) + 1;
+  /* Below the load limit, index fits, close to home, and slots[0] stays
+   * empty; else double, and probe again. */
+  bool fits = (uint64_t)t->n + 1 < (1ull << s->ibits);
+  if (s->n + 1 > s->grow_at || !fits || e == 0 || far > PYL_OBJTAB_MAX_DIST) {
+    if (grow(t, s)) {
+      *again = true;
+      return PYL_NONE;
+    }
+    if (s->n + 1 > s->grow_at || !fits || e == 0 ||
+        far > PYL_OBJTAB_HARD_DIST) {
+      return PYL_NONE;
+    }
+  }
+  uint32_t idx = t->n;
+  if (!pyl_arena_fit(&t->a_addr, (uint64_t)idx + 1, sizeof(uint64_t)) ||
+      !pyl_arena_fit(&t->a_type, (uint64_t)idx + 1, sizeof(uint32_t))) {
+    return PYL_NONE;
+  }
+  for (uint64_t q = e; q < stop; q++) {
+    slots[q] = slots[q + 1] + PYL_DIST_ONE;
+  }
+  slots[stop] = w + idx + 1;
+  s->n++;
+  t->addr[idx] = key;
+  t->type[idx] = type;
+  t->n = idx + 1;
+  return idx;
+}
+
+/* Probe and add until added (each round after a doubling). */
+static uint32_t insert_new(struct pyl_objtab *t, struct pyl_objtab_sub *s,
+                           uint64_t key, uint64_t h, uint32_t type,
+                           bool *inserted) {
+  *inserted = false;
+  if (s->cap == 0 && !grow(t, s)) {
+    return PYL_NONE;
+  }
+  for (bool again = true; again;) {
+    const uint64_t *stop;
+    uint32_t idx = pyl_objtab_probe(t, h, &stop);
+    if (idx != PYL_NONE) {
+      return idx;
+    }
+    if (t->n >= t->max_objs) {
+      return PYL_NONE;
+    }
+    idx = add_at_stop(t, s, key, h, stop, type, &again);
+    if (idx != PYL_NONE) {
+      *inserted = true;
+      return idx;
+    }
+  }
+  return PYL_NONE;
+}
+
+uint32_t pyl_objtab_add_at(struct pyl_objtab *t, uint64_t key, uint64_t h,
+                           const uint64_t *stop, uint32_t type) {
+  struct pyl_objtab_sub *s =
+      &t->sub[(h >> PYL_OBJTAB_SUB_KEY_BITS) & (PYL_OBJTAB_SUBS - 1)];
+  if (t->n >= t->max_objs || h == PYL_OBJTAB_BAD_HASH) {
+    return PYL_NONE;
+  }
+  bool again = true;
+  if (stop != NULL) {
+    uint32_t idx = add_at_stop(t, s, key, h, stop, type, &again);
+    if (!again) {
+      return idx;
+    }
+  }
+  /* the sub-table was not in use yet, or has just doubled */
+  bool inserted = false;
+  return insert_new(t, s, key, h, type, &inserted);
+}
+
 uint32_t pyl_objtab_insert_h(struct pyl_objtab *t, uint64_t key, uint64_t h,
                              uint32_t type, bool *inserted) {
   *inserted = false;
   if (h == PYL_OBJTAB_BAD_HASH) {
     return PYL_NONE;
   }
-  struct pyl_objtab_sub *s =
-      &t->sub[(h >> PYL_OBJTAB_SUB_KEY_BITS) & (PYL_OBJTAB_SUBS - 1)];
-  if (s->cap == 0 && !grow(t, s)) {
-    return PYL_NONE;
-  }
-  for (;;) {
-    const uint64_t *stop_p;
-    uint32_t found = pyl_objtab_probe(t, h, &stop_p);
-    if (found != PYL_NONE) {
-      return found;
-    }
-    if (t->n >= t->max_objs) {
-      return PYL_NONE;
-    }
-    uint64_t *slots = s->slots;
-    uint64_t stop = (uint64_t)(stop_p - slots);
-    uint64_t y = pyl_objtab_y(s, h);
-    uint64_t home = PYL_OBJTAB_HEAD + (y >> s->fbits);
-    uint64_t w =
-        pyl_objtab_want(s, y) + ((home - stop) << PYL_OBJTAB_DIST_SHIFT);
-    /* The bottom of the run, and the farthest distance in it after the
-     * shift. */
-    uint64_t e = stop;
-    uint64_t top = w;
-    for (uint64_t v; (v = slots[e]) != 0; e--) {
-      top = v > top ? v : top;
-    }
-    uint64_t far = (top >> PYL_OBJTAB_DIST_SHIFT) + 1;
-    /* Below the load limit, index fits, close to home, and slots[0]
-     * stays empty; else double and probe again. */
-    bool fits = (uint64_t)t->n + 1 < (1ull << s->ibits);
-    if (s->n + 1 > s->grow_at || !fits || e == 0 ||
-        far > PYL_OBJTAB_MAX_DIST) {
-      if (grow(t, s)) {
-        continue;
-      }
-      if (s->cap == 0 || s->n + 1 > s->grow_at || !fits || e == 0 ||
-          far > PYL_OBJTAB_HARD_DIST) {
-        return PYL_NONE;
-      }
-    }
-    uint32_t idx = t->n;
-    if (!pyl_arena_fit(&t->a_addr, (uint64_t)idx + 1, sizeof(uint64_t)) ||
-        !pyl_arena_fit(&t->a_type, (uint64_t)idx + 1, sizeof(uint32_t))) {
-      return PYL_NONE;
-    }
-    for (uint64_t q = e; q < stop; q++) {
-      slots[q] = slots[q + 1] + PYL_DIST_ONE;
-    }
-    slots[stop] = w + idx + 1;
-    s->n++;
-    t->addr[idx] = key;
-    t->type[idx] = type;
-    t->n = idx + 1;
-    *inserted = true;
-    return idx;
-  }
+  return insert_new(
+      t, &t->sub[(h >> PYL_OBJTAB_SUB_KEY_BITS) & (PYL_OBJTAB_SUBS - 1)], key,
+      h, type, inserted);
 }

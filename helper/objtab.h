@@ -133,10 +133,18 @@ static inline uint64_t pyl_objtab_y(const struct pyl_objtab_sub *s,
 static inline __attribute__((always_inline)) void
 pyl_objtab_prefetch(const struct pyl_objtab *t, uint64_t h) {
   /* A prefetch never faults: a bad hash or a sub-table not yet mapped
-   * only prefetch nothing useful. */
+   * only prefetch nothing useful.  Locality 2 (prefetcht1) fills the L2,
+   * whose miss queue is deeper than the L1's: more misses overlap (7 ns
+   * a random line instead of 10 here, batches of 256).  The two lines
+   * below too: the probe, and an insertion's shift down to the end of the
+   * run, go down from the home (measured: 10% faster with one line below,
+   * 4% more with the second). */
   const struct pyl_objtab_sub *s = pyl_objtab_sub_of(t, h);
-  __builtin_prefetch(
-      &s->slots[PYL_OBJTAB_HEAD + (pyl_objtab_y(s, h) >> s->fbits)]);
+  const uint64_t *home =
+      &s->slots[PYL_OBJTAB_HEAD + (pyl_objtab_y(s, h) >> s->fbits)];
+  __builtin_prefetch(home, 0, 2);
+  __builtin_prefetch(home - 8, 0, 2);
+  __builtin_prefetch(home - 16, 0, 2);
 }
 
 /* W(0) of y (see above); W(d) = W(0) + d << 50. */
@@ -191,6 +199,12 @@ static inline uint32_t pyl_objtab_find(const struct pyl_objtab *t,
  * key that is no object address (PYL_OBJTAB_BAD_HASH). */
 uint32_t pyl_objtab_insert_h(struct pyl_objtab *t, uint64_t key, uint64_t h,
                              uint32_t type, bool *inserted);
+
+/* Add the object at key (hash h), which a probe just found absent,
+ * stopping at *stop (and nothing was added since): saves probing again.
+ * PYL_NONE when out of memory or full. */
+uint32_t pyl_objtab_add_at(struct pyl_objtab *t, uint64_t key, uint64_t h,
+                           const uint64_t *stop, uint32_t type);
 
 static inline uint32_t pyl_objtab_insert(struct pyl_objtab *t, uint64_t key,
                                          uint32_t type, bool *inserted) {

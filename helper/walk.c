@@ -23,11 +23,8 @@ struct ref {
 struct walk {
   struct pyl_ctx *c;
   struct pyl_sbuf *msg;
-  struct ref *buf;  /* referents pushed, not probed yet */
-  struct ref *pend; /* new objects of the previous batch */
-  struct ref *next; /* new objects of the batch being probed */
+  struct ref *buf; /* referents pushed, not probed yet */
   uint32_t n;
-  uint32_t n_pend;
   uint64_t src_addr;
   int status;
   bool check_prev; /* false while a collection keeps gc_refs in _gc_prev */
@@ -68,8 +65,10 @@ static void drop(struct walk *w, const struct ref *r, const char *why) {
   }
 }
 
-/* A referent not in the table yet: validate it, add it, size it. */
-static void discover(struct walk *w, const struct ref *r) {
+/* A referent not in the table (its probe stopped at stop): validate it,
+ * add it, size it. */
+static void discover(struct walk *w, const struct ref *r,
+                     const uint64_t *stop) {
   struct pyl_ctx *c = w->c;
   const void *p = NULL;
   if (r->addr % 8 == 0) {
@@ -90,72 +89,39 @@ static void discover(struct walk *w, const struct ref *r) {
     drop(w, r, "skipped object cut off by unmapped memory at");
     return;
   }
-  bool inserted = false;
-  uint32_t idx = pyl_objtab_insert_h(&c->tab, r->addr, r->hash, tid, &inserted);
+  uint32_t idx = pyl_objtab_add_at(&c->tab, r->addr, r->hash, stop, tid);
   if (idx == PYL_NONE) {
     out_of_memory(w);
     return;
   }
-  if (inserted) {
-    struct pyl_type *ty = &c->types.rec[tid];
-    uint64_t size =
-        pyl_object_size(c, ty, r->addr, pyl_object_is_gc(ty, r->addr));
-    ty->count++;
-    ty->bytes += size;
-    c->total_bytes += size;
-    c->n_gc_tracked += r->slot == PYL_NO_SLOT;
-  }
+  struct pyl_type *ty = &c->types.rec[tid];
+  uint64_t size =
+      pyl_object_size(c, ty, r->addr, pyl_object_is_gc(ty, r->addr));
+  ty->count++;
+  ty->bytes += size;
+  c->total_bytes += size;
+  c->n_gc_tracked += r->slot == PYL_NO_SLOT;
   if (r->slot != PYL_NO_SLOT) {
     pyl_csr_set(&c->csr, r->slot - 1, idx);
   }
 }
 
-/* Discover the new objects of the previous batch: their headers were
- * prefetched a whole batch ago. */
-static void discover_pending(struct walk *w) {
-  for (uint32_t j = 0; j < w->n_pend && w->status == PYL_OK; j++) {
-    discover(w, &w->pend[j]);
-  }
-  w->n_pend = 0;
-}
-
-/* Resolve the batch (its hash slots were prefetched by push): known
- * objects become edges at once; new ones have their header prefetched and
- * wait for the next flush, while the previous batch's new ones are
- * discovered.  An object new in both batches is simply found by the
- * second insertion. */
+/* Resolve the batch (slots and headers were prefetched by push): known
+ * objects become edges, new ones are added where their probe stopped. */
 static void flush(struct walk *w) {
   struct pyl_objtab *t = &w->c->tab;
   uint32_t n = w->n;
-  uint32_t n_new = 0;
   w->n = 0;
-  for (uint32_t k = 0; k < n; k++) {
+  for (uint32_t k = 0; k < n && w->status == PYL_OK; k++) {
     const struct ref *r = &w->buf[k];
     const uint64_t *stop;
     uint32_t idx = pyl_objtab_probe(t, r->hash, &stop);
-    if (idx != PYL_NONE) {
-      if (r->slot != PYL_NO_SLOT) {
-        pyl_csr_set(&w->c->csr, r->slot - 1, idx);
-      }
-    } else {
-      /* The insertion shifts the lower part of the run, which may go
-       * on into the line below. */
-      __builtin_prefetch(stop - 8);
-      __builtin_prefetch(pyl_host_ptr(r->addr));
-      w->next[n_new++] = *r;
+    if (idx == PYL_NONE) {
+      discover(w, r, stop);
+    } else if (r->slot != PYL_NO_SLOT) {
+      pyl_csr_set(&w->c->csr, r->slot - 1, idx);
     }
   }
-  discover_pending(w);
-  struct ref *done = w->pend;
-  w->pend = w->next;
-  w->next = done;
-  w->n_pend = n_new;
-}
-
-/* Resolve everything pushed so far. */
-static void drain(struct walk *w) {
-  flush(w);
-  discover_pending(w);
 }
 
 static void push(struct walk *w, uint64_t addr, uint64_t slot, uint64_t src) {
@@ -164,8 +130,10 @@ static void push(struct walk *w, uint64_t addr, uint64_t slot, uint64_t src) {
   r->hash = pyl_objtab_hash(addr);
   r->slot = slot;
   r->src = src;
-  /* By the time the batch is resolved the slot has arrived. */
+  /* By the time the batch is resolved the slot has arrived, and the
+   * header of a new object too (a prefetch never faults). */
   pyl_objtab_prefetch(&w->c->tab, r->hash);
+  __builtin_prefetch(pyl_host_ptr(addr));
   if (w->n == PYL_BATCH) {
     flush(w);
   }
@@ -244,7 +212,7 @@ static void traverse_all(struct walk *w) {
   struct pyl_objtab *t = &c->tab;
   for (uint32_t i = 0; w->status == PYL_OK; i++) {
     if (i == t->n) {
-      drain(w);
+      flush(w);
       if (i == t->n || w->status != PYL_OK) {
         break;
       }
@@ -281,9 +249,7 @@ int pyl_walk(struct pyl_ctx *c, uint64_t flags, struct pyl_sbuf *msg) {
   w.check_prev = collecting == 0;
   pyl_arena_reset(&c->work);
   w.buf = pyl_arena_alloc(&c->work, sizeof(struct ref) * PYL_BATCH, 64);
-  w.pend = pyl_arena_alloc(&c->work, sizeof(struct ref) * PYL_BATCH, 64);
-  w.next = pyl_arena_alloc(&c->work, sizeof(struct ref) * PYL_BATCH, 64);
-  if (w.buf == NULL || w.pend == NULL || w.next == NULL) {
+  if (w.buf == NULL) {
     out_of_memory(&w);
     return w.status;
   }
@@ -293,7 +259,7 @@ int pyl_walk(struct pyl_ctx *c, uint64_t flags, struct pyl_sbuf *msg) {
   /* Every seed is in the table before any referent (which could be a
    * seed, counted as found on a GC list only when found there). */
   if (w.status == PYL_OK) {
-    drain(&w);
+    flush(&w);
   }
   if (w.status == PYL_OK) {
     traverse_all(&w);

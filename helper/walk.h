@@ -9,9 +9,9 @@
  * closure of gc.get_referents() over it.
  *
  * Referents are resolved in batches so their cache misses overlap: each
- * is hashed and its hash slot prefetched as it is visited; the batch is
- * then probed and the headers of new objects prefetched, and those are
- * read (type, size) when the next batch is probed.
+ * is hashed, and its hash slot and header prefetched, as it is visited;
+ * the batch is then probed, and a new object is validated and added right
+ * where its probe stopped.
  */
 #ifndef PYL_WALK_H
 #define PYL_WALK_H

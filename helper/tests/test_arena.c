@@ -68,10 +68,32 @@ static void test_fit(void) {
   pyl_arena_release(&a);
 }
 
+static void test_commit_exact(void) {
+  /* Exactly what is asked (to the page), where pyl_arena_commit() would
+   * commit ahead; the big-step growth of the object table relies on it. */
+  struct pyl_arena a = {0};
+  uint64_t before = pyl_arena_mapped_now();
+  ASSERT_TRUE(pyl_arena_reserve(&a, 1 << 26, 1 << 20));
+  ASSERT_TRUE(pyl_arena_commit_exact(&a, 5000));
+  ASSERT_EQ(a.committed, 8192);
+  ASSERT_TRUE(pyl_arena_commit_exact(&a, 3u << 20));
+  ASSERT_EQ(a.committed, 3u << 20);
+  ASSERT_TRUE(pyl_arena_commit_exact(&a, 100)); /* never shrinks */
+  ASSERT_EQ(a.committed, 3u << 20);
+  ASSERT_EQ(pyl_arena_mapped_now(), before + (3u << 20));
+  ASSERT_FALSE(pyl_arena_commit_exact(&a, (1 << 26) + 1));
+  ASSERT_TRUE(pyl_arena_commit(&a, (3u << 20) + 1));
+  ASSERT_TRUE(a.committed > (3u << 20) + 4096); /* this one goes ahead */
+  ASSERT_TRUE(a.committed <= (3u << 20) + (2u << 20));
+  pyl_arena_release(&a);
+  ASSERT_EQ(pyl_arena_mapped_now(), before);
+}
+
 const struct pyl_test pyl_arena_tests[] = {
     {"arena/reserve_commit", test_reserve_commit},
     {"arena/alloc_alignment", test_alloc_alignment},
     {"arena/decommit_zeroes", test_decommit_zeroes},
     {"arena/fit", test_fit},
+    {"arena/commit_exact", test_commit_exact},
     PYL_TESTS_END,
 };

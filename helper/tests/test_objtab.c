@@ -219,7 +219,9 @@ static void test_memory_per_object(void) {
       ASSERT_TRUE(bytes < 16ull * i);
     }
   }
-  ASSERT_TRUE(pyl_arena_mapped_now() - before < 16ull * 2000000 + 12ull * 2000000 + (4u << 20));
+  /* the table, addr[] and type[] */
+  uint64_t budget = (16ull + 12) * 2000000 + (4u << 20);
+  ASSERT_TRUE(pyl_arena_mapped_now() - before < budget);
   pyl_objtab_release(&t);
 }
 
@@ -235,6 +237,35 @@ static void test_bad_keys(void) {
   ASSERT_EQ(pyl_objtab_find(&t, 0x1001), PYL_NONE);
   ASSERT_EQ(pyl_objtab_find(&t, 0x1000 | (1ull << 47)), PYL_NONE);
   ASSERT_EQ(pyl_objtab_find(&t, 0x1000), 0);
+  ASSERT_EQ(pyl_objtab_add_at(&t, 0x1001, pyl_objtab_hash(0x1001), NULL, 0),
+            PYL_NONE);
+  ASSERT_EQ(t.n, 1);
+  pyl_objtab_release(&t);
+}
+
+static void test_add_at_probe_stop(void) {
+  /* Adding where a probe stopped gives the same table as inserting, in
+   * a sub-table not in use yet, in one in use and across doublings. */
+  struct pyl_objtab t;
+  memset(&t, 0, sizeof(t));
+  ASSERT_TRUE(pyl_objtab_init(&t, 1u << 20));
+  unsigned long long st = 77;
+  for (uint32_t i = 0; i < 100000; i++) {
+    uint64_t k = fake_addr(&st);
+    uint64_t h = pyl_objtab_hash(k);
+    const uint64_t *stop = NULL;
+    uint32_t idx = pyl_objtab_probe(&t, h, &stop);
+    if (idx == PYL_NONE) {
+      ASSERT_EQ(pyl_objtab_add_at(&t, k, h, stop, i % 5), t.n - 1);
+    } else {
+      ASSERT_EQ(t.addr[idx], k); /* a repeated random key */
+    }
+  }
+  ASSERT_TRUE(t.n > 99990);
+  check_layout(&t);
+  for (uint32_t i = 0; i < t.n; i++) {
+    ASSERT_EQ(pyl_objtab_find(&t, t.addr[i]), i);
+  }
   pyl_objtab_release(&t);
 }
 
@@ -262,6 +293,7 @@ const struct pyl_test pyl_objtab_tests[] = {
     {"objtab/growth_keeps_layout", test_growth_keeps_layout},
     {"objtab/memory_per_object", test_memory_per_object},
     {"objtab/bad_keys", test_bad_keys},
+    {"objtab/add_at_probe_stop", test_add_at_probe_stop},
     {"objtab/duplicates_and_types", test_duplicates_and_types},
     {"objtab/same_tag_collisions", test_same_tag_collisions},
     {"objtab/clear_and_limit", test_clear_and_limit},
