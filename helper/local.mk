@@ -2,42 +2,44 @@
 # and its unit tests.  Included by the top-level Makefile.am.
 
 pyl_engine_sources = \
-	helper/addrset.c helper/addrset.h \
-	helper/arena.c helper/arena.h \
-	helper/census.c \
-	helper/chain.c helper/chain.h \
-	helper/csr.c helper/csr.h \
-	helper/decode.c helper/decode.h \
-	helper/engine.c helper/engine.h \
-	helper/facts.c helper/facts.h helper/facts_attrs.c helper/facts_frames.c \
-	helper/frames.c helper/frames.h \
-	helper/keyrepr.c helper/keyrepr.h \
+	helper/graph/addrset.c helper/graph/addrset.h \
+	helper/backend/arena.c helper/backend/arena.h \
+	helper/query/census.c \
+	helper/graph/chain.c helper/graph/chain.h \
+	helper/graph/csr.c helper/graph/csr.h \
+	helper/pyobj/decode.c helper/pyobj/decode.h \
+	helper/query/engine.c helper/query/engine.h \
+	helper/pyobj/facts.c helper/pyobj/facts.h helper/pyobj/facts_attrs.c helper/pyobj/facts_frames.c \
+	helper/roots/frames.c helper/roots/frames.h \
+	helper/pyobj/keyrepr.c helper/pyobj/keyrepr.h \
 	helper/include/pyleaks_abi.h \
-	helper/labels.c helper/labels.h \
-	helper/layout.c helper/layout.h \
-	helper/linetable.c helper/linetable.h \
-	helper/maps.c helper/maps.h \
-	helper/mem.h \
-	helper/names.c helper/names.h \
-	helper/objects.c \
-	helper/objtab.c helper/objtab.h \
-	helper/peek.h \
-	helper/pydict.c helper/pydict.h \
-	helper/pystr.c helper/pystr.h \
-	helper/queries.c helper/query.h helper/query_backrefs.c \
-	helper/query_chain.c helper/query_pick.c \
-	helper/referents.h helper/referents_live.c \
-	helper/rev.c helper/rev.h \
-	helper/roots.c helper/roots.h helper/roots_build.h \
-	helper/roots_residue.c helper/roots_state.c helper/roots_types.c \
-	helper/sizes.c helper/sizes.h \
-	helper/sort.c helper/sort.h \
-	helper/types.c helper/types.h \
-	helper/util.c helper/util.h \
-	helper/walk.c helper/walk.h
+	helper/pyobj/labels.c helper/pyobj/labels.h \
+	helper/pyobj/layout.c helper/pyobj/layout.h \
+	helper/roots/linetable.c helper/roots/linetable.h \
+	helper/backend/maps.c helper/backend/maps.h \
+	helper/backend/mem.h \
+	helper/pyobj/names.c helper/pyobj/names.h \
+	helper/query/objects.c \
+	helper/graph/objtab.c helper/graph/objtab.h \
+	helper/backend/peek.h \
+	helper/pyobj/pydict.c helper/pyobj/pydict.h \
+	helper/pyobj/pystr.c helper/pyobj/pystr.h \
+	helper/query/queries.c helper/query/query.h helper/query/query_backrefs.c \
+	helper/query/query_chain.c helper/query/query_pick.c \
+	helper/graph/referents.h helper/graph/referents_live.c \
+	helper/graph/rev.c helper/graph/rev.h \
+	helper/roots/roots.c helper/roots/roots.h helper/roots/roots_build.h \
+	helper/roots/roots_residue.c helper/roots/roots_state.c helper/roots/roots_types.c \
+	helper/pyobj/sizes.c helper/pyobj/sizes.h \
+	helper/query/sort.c helper/query/sort.h \
+	helper/pyobj/types.c helper/pyobj/types.h \
+	helper/backend/util.c helper/backend/util.h \
+	helper/graph/walk.c helper/graph/walk.h
 
 pyl_engine_cppflags = -DPYL_BACKEND_LIVE \
-	-I$(srcdir)/helper -I$(srcdir)/helper/include
+	-I$(srcdir)/helper/include \
+	-I$(srcdir)/helper/backend -I$(srcdir)/helper/graph \
+	-I$(srcdir)/helper/pyobj -I$(srcdir)/helper/roots -I$(srcdir)/helper/query
 
 pkglib_LTLIBRARIES += helper/pyleaks_helper.la
 helper_pyleaks_helper_la_SOURCES = $(pyl_engine_sources)

@@ -65,7 +65,7 @@ CHAIN_FORCE = CENSUS_FORCE
 CHAIN_ALL_ROOTS = 2
 CHAIN_BY_TYPE = 4
 
-# enum pyl_root_kind of helper/roots.h, as the Python API names them.
+# enum pyl_root_kind of helper/roots/roots.h, as the Python API names them.
 ROOT_KINDS = {1: "module", 2: "frame", 3: "interpreter", 4: "c"}
 
 ROOT_ROW_FIELDS = ("address", "type_addr", "size", "name_off", "kind",

@@ -209,7 +209,7 @@ RULES = {
 }
 
 
-# --- Roots (issue 3: helper/roots.c, frames.c) ------------------------------
+# --- Roots (helper/roots/roots.c, frames.c) ------------------------------
 
 V38, V39, V310, V313 = (3, 8), (3, 9), (3, 10), (3, 13)
 _IS, _TS = "PyInterpreterState", "PyThreadState"
@@ -520,7 +520,7 @@ RULES.update({
     "moduledef_copy_off": (_o("PyModuleDef", "m_base.m_copy"), None, None),
 })
 
-# --- Labels (issue 3: helper/labels.c) -------------------------------------
+# --- Labels (helper/pyobj/labels.c) -------------------------------------
 
 def _gc_enabled_addr(target):
     # 3.8 keeps one GC state in _PyRuntime; 3.9+ one per interpreter, and

@@ -48,9 +48,9 @@ enum pyl_status {
 };
 
 enum pyl_result_kind {
-  PYL_RESULT_STATUS = 0,  /* header only */
-  PYL_RESULT_CENSUS = 1,  /* rows are struct pyl_census_row */
-  PYL_RESULT_OBJECTS = 2, /* rows are struct pyl_object_row */
+  PYL_RESULT_STATUS = 0,   /* header only */
+  PYL_RESULT_CENSUS = 1,   /* rows are struct pyl_census_row */
+  PYL_RESULT_OBJECTS = 2,  /* rows are struct pyl_object_row */
   PYL_RESULT_ROOTS = 3,    /* rows are struct pyl_root_row */
   PYL_RESULT_CHAIN = 4,    /* rows are struct pyl_edge_row (hops), aux rows
                               struct pyl_chain_row, info pyl_target_info */
@@ -69,32 +69,33 @@ enum pyl_sort_key {
 #define PYL_CENSUS_FORCE 1ull /* walk even while a collection is running */
 
 struct pyl_result {
-  uint64_t magic;           /* PYL_RESULT_MAGIC */
-  int64_t status;           /* PYL_OK or a negative enum pyl_status */
-  uint64_t kind;            /* enum pyl_result_kind */
-  uint64_t total_objects;   /* objects in the table (whole heap) */
-  uint64_t total_bytes;     /* sum of shallow sizes of all of them */
-  uint64_t n_gc_tracked;    /* of which found on the GC lists */
-  uint64_t n_edges;         /* references in the graph */
-  uint64_t n_types;         /* distinct type objects seen */
-  uint64_t n_warnings;      /* bad pointers skipped during the walk */
-  uint64_t walk_ns;         /* time the walk that built the graph took */
-  uint64_t call_ns;         /* time this entry point took */
-  uint64_t graph_reused;    /* 1 when this call reused an existing graph */
-  uint64_t mapped_bytes;    /* helper memory mapped now */
+  uint64_t magic;             /* PYL_RESULT_MAGIC */
+  int64_t status;             /* PYL_OK or a negative enum pyl_status */
+  uint64_t kind;              /* enum pyl_result_kind */
+  uint64_t total_objects;     /* objects in the table (whole heap) */
+  uint64_t total_bytes;       /* sum of shallow sizes of all of them */
+  uint64_t n_gc_tracked;      /* of which found on the GC lists */
+  uint64_t n_edges;           /* references in the graph */
+  uint64_t n_types;           /* distinct type objects seen */
+  uint64_t n_warnings;        /* bad pointers skipped during the walk */
+  uint64_t walk_ns;           /* time the walk that built the graph took */
+  uint64_t call_ns;           /* time this entry point took */
+  uint64_t graph_reused;      /* 1 when this call reused an existing graph */
+  uint64_t mapped_bytes;      /* helper memory mapped now */
   uint64_t peak_mapped_bytes; /* most helper memory mapped (touched) so far */
-  uint64_t n_rows;          /* rows returned (after --top / --limit) */
-  uint64_t n_rows_total;    /* rows before truncation */
-  uint64_t rows_addr;       /* address of the first row */
-  uint64_t row_size;        /* sizeof one row */
-  uint64_t strings_addr;    /* NUL-terminated UTF-8 strings, rows refer by offset */
+  uint64_t n_rows;            /* rows returned (after --top / --limit) */
+  uint64_t n_rows_total;      /* rows before truncation */
+  uint64_t rows_addr;         /* address of the first row */
+  uint64_t row_size;          /* sizeof one row */
+  uint64_t
+      strings_addr; /* NUL-terminated UTF-8 strings, rows refer by offset */
   uint64_t strings_size;
-  char message[256];        /* one-line cause when status < 0; else the first
-                               warning or "" */
+  char message[256]; /* one-line cause when status < 0; else the first
+                        warning or "" */
   /* Added in issue 3 (0 for the kinds that do not use them). */
-  uint64_t info_addr;       /* kind-specific summary (struct pyl_target_info) */
-  uint64_t info_size;       /* its size */
-  uint64_t aux_rows_addr;   /* a second row array (struct pyl_chain_row) */
+  uint64_t info_addr;     /* kind-specific summary (struct pyl_target_info) */
+  uint64_t info_size;     /* its size */
+  uint64_t aux_rows_addr; /* a second row array (struct pyl_chain_row) */
   uint64_t aux_row_size;
   uint64_t n_aux_rows;
 };
@@ -103,8 +104,8 @@ struct pyl_result {
 struct pyl_census_row {
   uint64_t count;
   uint64_t bytes;
-  uint64_t name_off;  /* offset of the type name in strings */
-  uint64_t type_addr; /* one type object with that name */
+  uint64_t name_off;       /* offset of the type name in strings */
+  uint64_t type_addr;      /* one type object with that name */
   uint64_t n_type_objects; /* distinct type objects merged under the name */
 };
 
@@ -112,8 +113,8 @@ struct pyl_census_row {
 struct pyl_object_row {
   uint64_t address;
   uint64_t type_addr;
-  uint64_t size;      /* shallow size, as in the census */
-  uint64_t name_off;  /* qualified type name in strings */
+  uint64_t size;     /* shallow size, as in the census */
+  uint64_t name_off; /* qualified type name in strings */
 };
 
 /* ---- Issue 3: roots, chains, referents, referrers ---- */
@@ -122,17 +123,18 @@ struct pyl_object_row {
  * PYL_CENSUS_FORCE (walk even while a collection runs). */
 #define PYL_CHAIN_FORCE PYL_CENSUS_FORCE
 #define PYL_CHAIN_ALL_ROOTS 2ull /* pyl_chain: a chain from each root */
-#define PYL_CHAIN_BY_TYPE 4ull   /* pyl_chain: ignore addr, pick one object
-                                    of the type named at pyl_arg_addr() */
+#define PYL_CHAIN_BY_TYPE                                                      \
+  4ull /* pyl_chain: ignore addr, pick one object                              \
+          of the type named at pyl_arg_addr() */
 
 /* One root (roots.h): where a chain can start. */
 struct pyl_root_row {
-  uint64_t address;   /* the object the root holds */
+  uint64_t address; /* the object the root holds */
   uint64_t type_addr;
-  uint64_t size;      /* its shallow size */
-  uint64_t name_off;  /* its qualified type name in strings */
-  uint64_t kind;      /* 1 module, 2 frame, 3 interpreter, 4 C code */
-  uint64_t desc_off;  /* "module app", "thread 1 ... local 'x'", ... */
+  uint64_t size;        /* its shallow size */
+  uint64_t name_off;    /* its qualified type name in strings */
+  uint64_t kind;        /* 1 module, 2 frame, 3 interpreter, 4 C code */
+  uint64_t desc_off;    /* "module app", "thread 1 ... local 'x'", ... */
   uint64_t unexplained; /* kind 4: references no object explains */
 };
 
@@ -181,22 +183,22 @@ struct pyl_target_info {
   uint64_t type_addr;
   uint64_t size;
   uint64_t name_off;
-  int64_t refcnt;        /* ob_refcnt (a large value for immortals) */
-  uint64_t in_degree;    /* references to it found in the graph */
-  uint64_t reachable;    /* CHAIN: 1 when some root reaches it */
-  uint64_t cycle_group;  /* CHAIN, unreachable: objects in its SCC */
-  uint64_t garbage;      /* CHAIN, unreachable: what gc.collect() frees
-                            with it (reachable from it, from no root) */
-  uint64_t gc_enabled;   /* 1 enabled, 0 disabled, 2 unknown */
-  int64_t unexplained;   /* refcnt - in_degree */
+  int64_t refcnt;           /* ob_refcnt (a large value for immortals) */
+  uint64_t in_degree;       /* references to it found in the graph */
+  uint64_t reachable;       /* CHAIN: 1 when some root reaches it */
+  uint64_t cycle_group;     /* CHAIN, unreachable: objects in its SCC */
+  uint64_t garbage;         /* CHAIN, unreachable: what gc.collect() frees
+                               with it (reachable from it, from no root) */
+  uint64_t gc_enabled;      /* 1 enabled, 0 disabled, 2 unknown */
+  int64_t unexplained;      /* refcnt - in_degree */
   uint64_t explanation_off; /* CHAIN, unreachable: one line */
-  uint64_t picked;       /* CHAIN with PYL_CHAIN_BY_TYPE: 1 */
+  uint64_t picked;          /* CHAIN with PYL_CHAIN_BY_TYPE: 1 */
   uint64_t picked_why_off;
-  uint64_t n_instances;  /* PYL_CHAIN_BY_TYPE: objects of that type */
-  uint64_t rev_reused;   /* 1 when the reverse index existed already */
-  uint64_t rev_ns;       /* time building the reverse index (0 if reused) */
-  uint64_t roots_ns;     /* time collecting roots (0 if reused) */
-  uint64_t search_ns;    /* time of the search itself */
+  uint64_t n_instances; /* PYL_CHAIN_BY_TYPE: objects of that type */
+  uint64_t rev_reused;  /* 1 when the reverse index existed already */
+  uint64_t rev_ns;      /* time building the reverse index (0 if reused) */
+  uint64_t roots_ns;    /* time collecting roots (0 if reused) */
+  uint64_t search_ns;   /* time of the search itself */
 };
 
 #if defined(__GNUC__)

@@ -14,7 +14,7 @@ _Static_assert((int)PYL_LAYOUT_NFIELDS <= (int)PYL_LAYOUT_CAPACITY,
 
 static const char *const field_names[PYL_LAYOUT_NFIELDS] = {
 #define PYL_LAYOUT_FIELD(name) #name,
-#include "layout_fields.def"
+#include "../layout_fields.def"
 #undef PYL_LAYOUT_FIELD
 };
 

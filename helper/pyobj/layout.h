@@ -15,7 +15,7 @@
 
 enum pyl_layout_index {
 #define PYL_LAYOUT_FIELD(name) PYL_LF_##name,
-#include "layout_fields.def"
+#include "../layout_fields.def"
 #undef PYL_LAYOUT_FIELD
   PYL_LAYOUT_NFIELDS
 };
