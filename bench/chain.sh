@@ -42,7 +42,7 @@ EOF
 bench_dir=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd) &&
   . "$bench_dir/lib.sh" || { echo "bench: cannot read bench/lib.sh" >&2; exit 1; }
 
-objects_word=10M
+objects=10M
 python=/usr/bin/python3.11
 builddir=${PYLEAKS_BUILDDIR:-./build}
 runs=5
@@ -52,36 +52,14 @@ links=30
 instances=500
 out=
 command_line=$(quoted_command_line bench/chain.sh "$@")
-while [ $# -gt 0 ]; do
-  case $1 in
-    --objects) need_arg "$1" $#; objects_word=$2; shift 2 ;;
-    --objects=*) objects_word=${1#*=}; shift ;;
-    --python) need_arg "$1" $#; python=$2; shift 2 ;;
-    --python=*) python=${1#*=}; shift ;;
-    --builddir) need_arg "$1" $#; builddir=$2; shift 2 ;;
-    --builddir=*) builddir=${1#*=}; shift ;;
-    --runs) need_arg "$1" $#; runs=$2; shift 2 ;;
-    --runs=*) runs=${1#*=}; shift ;;
-    --cap) need_arg "$1" $#; cap=$2; shift 2 ;;
-    --cap=*) cap=${1#*=}; shift ;;
-    --depth) need_arg "$1" $#; depth=$2; shift 2 ;;
-    --depth=*) depth=${1#*=}; shift ;;
-    --links) need_arg "$1" $#; links=$2; shift 2 ;;
-    --links=*) links=${1#*=}; shift ;;
-    --instances) need_arg "$1" $#; instances=$2; shift 2 ;;
-    --instances=*) instances=${1#*=}; shift ;;
-    --out) need_arg "$1" $#; out=$2; shift 2 ;;
-    --out=*) out=${1#*=}; shift ;;
-    -h | --help) usage; exit 0 ;;
-    *) printf "bench: unknown argument '%s'\n" "$1" >&2; usage >&2; exit 2 ;;
-  esac
-done
+parse_options objects python builddir runs cap depth links instances out -- "$@"
 
 target_script=$bench_dir/chain_target.py
 wrapper=$builddir/pyleaks
 [ -x "$wrapper" ] || die "no pyleaks wrapper at $wrapper: build first, or pass --builddir DIR"
 [ -x "$python" ] || die "no interpreter at $python"
 [ -r "$target_script" ] && [ -r "$bench_dir/heap_target.py" ] || die "missing $target_script or heap_target.py"
+objects_word=$objects
 objects=$(parse_count "$objects_word") || die "bad size '$objects_word' (expected e.g. 500k, 1M, 10M)" 2
 for pair in "runs=$runs" "cap=$cap" "depth=$depth" "links=$links" "instances=$instances"; do
   case ${pair#*=} in

@@ -25,6 +25,36 @@ need_arg() {
   fi
 }
 
+# parse_options NAME... -- ARG...: each --NAME VALUE or --NAME=VALUE sets the
+# shell variable NAME; --help prints the script's usage; anything else is a
+# usage error.
+parse_options() {
+  local names=" " name
+  while [ "$1" != -- ]; do names+="$1 "; shift; done
+  shift
+  while [ $# -gt 0 ]; do
+    case $1 in
+      -h | --help) usage; exit 0 ;;
+      --*=*) name=${1%%=*}; name=${name#--} ;;
+      --*) name=${1#--} ;;
+      *) name= ;;
+    esac
+    if [ -z "$name" ] || [ "${names/ $name /}" = "$names" ]; then
+      printf "bench: unknown argument '%s'\n" "$1" >&2
+      usage >&2
+      exit 2
+    fi
+    if [ "${1#*=}" != "$1" ]; then
+      printf -v "$name" '%s' "${1#*=}"
+      shift
+    else
+      need_arg "$1" $#
+      printf -v "$name" '%s' "$2"
+      shift 2
+    fi
+  done
+}
+
 # The script's command line, quoted so that it can be pasted back.
 quoted_command_line() {
   local line=$1 word

@@ -36,22 +36,7 @@ builddir=${PYLEAKS_BUILDDIR:-./build}
 runs=3
 out=
 command_line=$(quoted_command_line bench/run.sh "$@")
-while [ $# -gt 0 ]; do
-  case $1 in
-    --sizes) need_arg "$1" $#; sizes=$2; shift 2 ;;
-    --sizes=*) sizes=${1#*=}; shift ;;
-    --python) need_arg "$1" $#; python=$2; shift 2 ;;
-    --python=*) python=${1#*=}; shift ;;
-    --builddir) need_arg "$1" $#; builddir=$2; shift 2 ;;
-    --builddir=*) builddir=${1#*=}; shift ;;
-    --runs) need_arg "$1" $#; runs=$2; shift 2 ;;
-    --runs=*) runs=${1#*=}; shift ;;
-    --out) need_arg "$1" $#; out=$2; shift 2 ;;
-    --out=*) out=${1#*=}; shift ;;
-    -h | --help) usage; exit 0 ;;
-    *) printf "bench: unknown argument '%s'\n" "$1" >&2; usage >&2; exit 2 ;;
-  esac
-done
+parse_options sizes python builddir runs out -- "$@"
 
 target_script=$bench_dir/heap_target.py
 wrapper=$builddir/pyleaks
