@@ -46,6 +46,23 @@ def positive_int(text):
     return value
 
 
+def add_common_options(parser, dot_what=None):
+    """--json and --force, which every heap command takes, and --dot for
+    the commands that draw a graph of dot_what."""
+    parser.add_argument("--json", action="store_true",
+                        help="print one line of JSON (see docs/json.md)")
+    if dot_what:
+        parser.add_argument("--dot", metavar="FILE",
+                            help="also write %s as a graphviz graph; a name "
+                                 "ending in .svg or .png is rendered with dot "
+                                 "(the source goes next to it, as .dot)"
+                                 % dot_what)
+    parser.add_argument("--force", action="store_true",
+                        help="walk the heap even when it may be inconsistent "
+                             "(a collection running, a thread inside malloc "
+                             "or not at a safe point)")
+
+
 def only_live_process():
     """Guard: a live process is attached."""
     target.require_live_process()

@@ -3,7 +3,7 @@ tree read from the object outwards: each line says what the line above it
 is to this referrer (`[0] of list ...`, `.cache of app.Handler ...`)."""
 
 from .. import api, dot, fmt
-from . import ArgumentParser, command, positive_int
+from . import ArgumentParser, add_common_options, command, positive_int
 
 DEFAULT_MAX = 200
 LABEL_CAP = 48
@@ -28,14 +28,7 @@ parser.add_argument("--max", type=positive_int, metavar="N",
                     default=DEFAULT_MAX,
                     help="list at most N referrers and roots, breadth first "
                          "(default %d)" % DEFAULT_MAX)
-parser.add_argument("--json", action="store_true",
-                    help="print one line of JSON (see docs/json.md)")
-parser.add_argument("--dot", metavar="FILE",
-                    help="also write a graphviz graph; a name ending in .svg "
-                         "or .png is rendered with dot (the source goes "
-                         "next to it, as .dot)")
-parser.add_argument("--force", action="store_true",
-                    help="walk the heap even when it may be inconsistent")
+add_common_options(parser, "the referrers")
 
 
 def _root(item):

@@ -3,7 +3,7 @@ root (a module, a thread's local variable, interpreter state, C code) to
 it, one hop per line, or why no root reaches it."""
 
 from .. import api, dot, fmt
-from . import ArgumentParser, command, positive_int
+from . import ArgumentParser, add_common_options, command, positive_int
 
 DEFAULT_MAX = 10
 LABEL_CAP = 40              # wider labels and types overflow their column
@@ -32,14 +32,7 @@ parser.add_argument("--all-roots", action="store_true",
 parser.add_argument("--max", type=positive_int, metavar="N",
                     help="with --all-roots: at most N chains (default %d)"
                          % DEFAULT_MAX)
-parser.add_argument("--json", action="store_true",
-                    help="print one line of JSON (see docs/json.md)")
-parser.add_argument("--dot", metavar="FILE",
-                    help="also write the chain as a graphviz graph; a name "
-                         "ending in .svg or .png is rendered with dot (the "
-                         "source goes next to it, as .dot)")
-parser.add_argument("--force", action="store_true",
-                    help="walk the heap even when it may be inconsistent")
+add_common_options(parser, "the chain")
 
 
 def _root_json(chain):

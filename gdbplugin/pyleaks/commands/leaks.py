@@ -1,7 +1,7 @@
 """py-leaks: census of the live objects by type name."""
 
 from .. import api, fmt
-from . import ArgumentParser, command, positive_int
+from . import ArgumentParser, add_common_options, command, positive_int
 
 DEFAULT_TOP = 25
 
@@ -15,12 +15,7 @@ parser.add_argument("--top", type=positive_int, metavar="N",
                          "all types unless given)" % DEFAULT_TOP)
 parser.add_argument("--sort", choices=("count", "bytes"), default="count",
                     help="order by object count (default) or by bytes")
-parser.add_argument("--json", action="store_true",
-                    help="print one line of JSON (see docs/json.md)")
-parser.add_argument("--force", action="store_true",
-                    help="walk the heap even when it may be inconsistent "
-                         "(a collection running, a thread inside malloc or "
-                         "not at a safe point)")
+add_common_options(parser)
 
 
 @command(parser)

@@ -1,7 +1,7 @@
 """py-objects: the live objects of one type, with short safe reprs."""
 
 from .. import api, fmt, reprs
-from . import ArgumentParser, command, positive_int
+from . import ArgumentParser, add_common_options, command, positive_int
 
 DEFAULT_LIMIT = 20
 
@@ -17,10 +17,7 @@ parser.add_argument("--limit", type=positive_int, metavar="N",
                     default=DEFAULT_LIMIT,
                     help="show at most N objects (default %d)"
                          % DEFAULT_LIMIT)
-parser.add_argument("--json", action="store_true",
-                    help="print one line of JSON (see docs/json.md)")
-parser.add_argument("--force", action="store_true",
-                    help="walk the heap even when it may be inconsistent")
+add_common_options(parser)
 
 
 @command(parser)

@@ -2,7 +2,7 @@
 which the object reaches it."""
 
 from .. import api, dot, fmt
-from . import ArgumentParser, command
+from . import ArgumentParser, add_common_options, command
 
 LABEL_CAP = 40
 TYPE_CAP = 32
@@ -17,14 +17,7 @@ parser = ArgumentParser(
 parser.add_argument("address", metavar="ADDR", type=fmt.parse_address,
                     help="the object's address: hex as py-objects prints it, "
                          "decimal as id() returns it, or a gdb value ($1)")
-parser.add_argument("--json", action="store_true",
-                    help="print one line of JSON (see docs/json.md)")
-parser.add_argument("--dot", metavar="FILE",
-                    help="also write a graphviz graph; a name ending in .svg "
-                         "or .png is rendered with dot (the source goes "
-                         "next to it, as .dot)")
-parser.add_argument("--force", action="store_true",
-                    help="walk the heap even when it may be inconsistent")
+add_common_options(parser, "the references")
 
 
 def _repr(ctx, item):
