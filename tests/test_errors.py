@@ -190,6 +190,17 @@ def test_thread_inside_malloc(make_target, primary):
     assert report["progress"], "the allocating thread stopped making progress: %s" % report
 
 
+def test_thread_inside_loader(make_target, primary):
+    t = make_target(primary.path, harness.MALLOC_TARGET, args=("dlopen",))
+    before = t.maps()
+    r = harness.pyleaks(t.pid, "break dlopen", "continue", "py-leaks")
+    harness.assert_refused(r, alternatives=("loader", "dlopen"))
+    _assert_left_running(t)
+    assert not harness.maps_problems(before, t.maps())
+    report = t.wake()
+    assert report["progress"], "the loading thread stopped making progress: %s" % report
+
+
 def test_target_killed_mid_session(make_target, primary):
     t = make_target(primary.path)
     r = harness.pyleaks(t.pid, "shell kill -9 %d" % t.pid, "py-leaks")

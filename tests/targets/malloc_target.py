@@ -1,5 +1,6 @@
 """Target with a thread that keeps calling malloc (for the "thread inside
-malloc" refusal).  Prints a ready line, blocks reading stdin; once woken
+malloc" refusal), or with the argument `dlopen`, the dynamic loader (for
+the "thread inside the loader" refusal).  Prints a ready line, blocks reading stdin; once woken
 it checks that the allocating thread is still making progress, prints
 {"progress": bool, "allocations": int} and exits 0.
 """
@@ -14,15 +15,30 @@ import time
 count = [0]
 
 
-def churn():
+def allocate():
+    # Above pymalloc's 512-byte limit: every allocation is a malloc().
+    bytearray(1 << 16)
+
+
+def load():
+    # Already loaded, but every CDLL() still goes through dlopen().
+    ctypes.CDLL("libm.so.6")
+
+
+def churn(step):
     while True:
-        # Above pymalloc's 512-byte limit: every allocation is a malloc().
-        bytearray(1 << 16)
+        step()
         count[0] += 1
         time.sleep(0.001)
 
 
-threading.Thread(target=churn, name="churn", daemon=True).start()
+if sys.argv[1:] == ["dlopen"]:
+    import ctypes
+    step = load
+else:
+    step = allocate
+threading.Thread(target=churn, args=(step,), name="churn",
+                 daemon=True).start()
 while count[0] == 0:
     time.sleep(0.01)
 
