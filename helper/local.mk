@@ -29,7 +29,8 @@ pyl_engine_sources = \
 	helper/graph/referents.h helper/graph/referents_live.c \
 	helper/graph/rev.c helper/graph/rev.h \
 	helper/roots/roots.c helper/roots/roots.h helper/roots/roots_build.h \
-	helper/roots/roots_residue.c helper/roots/roots_state.c helper/roots/roots_types.c \
+	helper/roots/roots_residue.c helper/roots/roots_state.c \
+	helper/roots/roots_types.c helper/roots/threadnames.c \
 	helper/pyobj/sizes.c helper/pyobj/sizes.h \
 	helper/query/sort.c helper/query/sort.h \
 	helper/pyobj/types.c helper/pyobj/types.h \

@@ -146,8 +146,9 @@ def test_local_of_sleeping_thread(chain_session):
     assert len(chain["hops"]) == 1, "the local itself is the root object:\n" + _show(chain)
     desc = chain["root"]["description"]
     assert re.search(r"\bthread \d+\b", desc), desc
-    assert (str(th["native_id"]) in desc or th["name"] in desc
-            or ("%x" % th["ident"]) in desc), "the thread is not named: %r (%r)" % (desc, th)
+    assert "'%s'" % th["name"] in desc, "the thread's name is missing: %r (%r)" % (desc, th)
+    assert (str(th["native_id"]) in desc
+            or ("%x" % th["ident"]) in desc), "the thread's id is missing: %r (%r)" % (desc, th)
     assert "%s()" % th["function"] in desc, desc
     assert "%s:%d" % (th["file"], th["line"]) in desc, desc
     assert desc.endswith("local '%s'" % th["local"]), desc

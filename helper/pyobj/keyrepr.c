@@ -67,8 +67,7 @@ static void repr_str(struct pyl_ctx *c, uint64_t addr, struct pyl_sbuf *b) {
   put_escaped(b, buf, cut);
 }
 
-/* An int that fits in 63 bits, from its digits. */
-static bool int_value(struct pyl_ctx *c, uint64_t addr, int64_t *out) {
+bool pyl_int_value(struct pyl_ctx *c, uint64_t addr, int64_t *out) {
   const struct pyl_layout *L = c->L;
   unsigned bits = L->long_digit_size == 4 ? 30 : 15;
   uint64_t nd = 0;
@@ -137,11 +136,12 @@ static void repr_atom(struct pyl_ctx *c, uint64_t addr, struct pyl_sbuf *b) {
     pyl_sbuf_str(b, "None");
   } else if (type == 0) {
     pyl_sbuf_str(b, "?");
-  } else if (type == L->bool_type && int_value(c, addr, &v)) {
+  } else if (type == L->bool_type && pyl_int_value(c, addr, &v)) {
     pyl_sbuf_str(b, v != 0 ? "True" : "False");
   } else if ((flags & PYL_TPF_UNICODE_SUBCLASS) != 0) {
     repr_str(c, addr, b);
-  } else if ((flags & PYL_TPF_LONG_SUBCLASS) != 0 && int_value(c, addr, &v)) {
+  } else if ((flags & PYL_TPF_LONG_SUBCLASS) != 0 &&
+             pyl_int_value(c, addr, &v)) {
     if (v < 0) {
       pyl_sbuf_str(b, "-");
     }

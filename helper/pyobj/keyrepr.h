@@ -7,6 +7,7 @@
 #ifndef PYL_KEYREPR_H
 #define PYL_KEYREPR_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 struct pyl_ctx;
@@ -18,5 +19,9 @@ void pyl_key_repr(struct pyl_ctx *c, uint64_t addr, struct pyl_sbuf *b);
 
 /* The text of the str at addr (a name), or "?". */
 void pyl_put_name(struct pyl_ctx *c, uint64_t addr, struct pyl_sbuf *b);
+
+/* The value of the int (or int subclass) at addr when it fits in 63
+ * bits, read from its digits; false otherwise. */
+bool pyl_int_value(struct pyl_ctx *c, uint64_t addr, int64_t *out);
 
 #endif /* PYL_KEYREPR_H */

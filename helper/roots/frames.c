@@ -90,7 +90,9 @@ uint32_t pyl_threads(struct pyl_ctx *c, uint64_t interp, struct pyl_thread *out,
       *more = true;
       break;
     }
-    read_thread(c, ts, &out[n++]);
+    read_thread(c, ts, &out[n]);
+    pyl_thread_lookup_name(c, interp, &out[n]);
+    n++;
     ts = rd64(c, ts + L->tstate_next_off);
   }
   /* The list is newest first: reverse it, then move the main thread to
@@ -120,6 +122,11 @@ uint32_t pyl_threads(struct pyl_ctx *c, uint64_t interp, struct pyl_thread *out,
 void pyl_thread_name(const struct pyl_thread *t, struct pyl_sbuf *b) {
   pyl_sbuf_str(b, "thread ");
   pyl_sbuf_dec(b, t->number);
+  if (t->name[0] != '\0') {
+    pyl_sbuf_str(b, " '");
+    pyl_sbuf_str(b, t->name);
+    pyl_sbuf_str(b, "'");
+  }
   if (t->tid != 0) {
     pyl_sbuf_str(b, " (tid ");
     pyl_sbuf_dec(b, t->tid);

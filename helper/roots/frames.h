@@ -33,6 +33,7 @@ struct pyl_thread {
   uint64_t ident;  /* thread_id: the pthread_t, threading.get_ident() */
   uint64_t tid;    /* native_thread_id (3.11+), else 0 */
   uint32_t number; /* 1 = the main thread, then in the order they started */
+  char name[48];   /* threading's name for it, or "" when not known */
 };
 
 /* The thread states of the interpreter at `interp`, into out[0..max):
@@ -41,7 +42,8 @@ struct pyl_thread {
 uint32_t pyl_threads(struct pyl_ctx *c, uint64_t interp, struct pyl_thread *out,
                      uint32_t max, bool *more);
 
-/* "thread 2 (tid 4242)" (3.11+) or "thread 2 (ident 0x7f...)" */
+/* "thread 2 'worker-1' (tid 4242)" (3.11+) or "thread 2 (ident 0x7f...)"
+ * when threading does not know the thread. */
 void pyl_thread_name(const struct pyl_thread *t, struct pyl_sbuf *b);
 
 enum pyl_slot_kind {
@@ -91,5 +93,11 @@ bool pyl_frames_walk(struct pyl_ctx *c, const struct pyl_thread *t,
  * before; the file's basename; no ":LINE" when line < 0). */
 void pyl_code_where(struct pyl_ctx *c, uint64_t code, int64_t line,
                     struct pyl_sbuf *b);
+
+/* Fill t->name from the threading module of the interpreter at interp
+ * (threading._active[ident]._name), leaving it "" when any step is
+ * missing (threading never imported, a thread started from C). */
+void pyl_thread_lookup_name(struct pyl_ctx *c, uint64_t interp,
+                            struct pyl_thread *t);
 
 #endif /* PYL_FRAMES_H */

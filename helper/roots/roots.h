@@ -8,7 +8,7 @@
  * in the form the user reads at the top of a chain:
  *
  *   module app.handlers
- *   thread 2 (tid 4242, "worker-1") frame put() app.py:88 local 'body'
+ *   thread 2 'worker-1' (tid 4242) frame put() app.py:88 local 'body'
  *   interpreter sys.modules
  *   held by C code (3 references unexplained)
  *

@@ -1,0 +1,90 @@
+/* threadnames.c — a thread's name as the threading module knows it. */
+#include "engine.h"
+#include "facts.h"
+#include "frames.h"
+#include "keyrepr.h"
+#include "peek.h"
+#include "pydict.h"
+#include "pystr.h"
+
+struct by_ident {
+  struct pyl_ctx *c;
+  uint64_t ident;
+  uint64_t thread; /* the Thread object, once found */
+};
+
+/* threading._active maps get_ident() (the pthread_t, as an int) to the
+ * Thread object. */
+static int match_ident(uint64_t key, uint64_t value, void *arg) {
+  struct by_ident *b = arg;
+  int64_t v = 0;
+  if (pyl_peek_type(b->c, key) == b->c->L->int_type &&
+      pyl_int_value(b->c, key, &v) && (uint64_t)v == b->ident) {
+    b->thread = value;
+    return 1;
+  }
+  return 0;
+}
+
+static bool is_name(struct pyl_ctx *c, uint64_t str, const char *want) {
+  char buf[16];
+  if (!pyl_is_str(c, str) || !pyl_str_utf8(c, str, buf, sizeof(buf))) {
+    return false;
+  }
+  for (size_t i = 0;; i++) {
+    if (buf[i] != want[i]) {
+      return false;
+    }
+    if (buf[i] == '\0') {
+      return true;
+    }
+  }
+}
+
+/* Thread._name, wherever this version keeps instance attributes: the
+ * attribute decoders of the labels give (name, value) or the __dict__. */
+static uint64_t thread_name_str(struct pyl_ctx *c, uint64_t thread) {
+  struct facts f;
+  pyl_facts_begin(&f, c, 0);
+  pyl_facts_attributes(&f, thread, pyl_peek_type(c, thread));
+  for (uint32_t i = 0; i < f.n; i++) {
+    const struct fact *x = &f.v[i];
+    uint32_t kind = x->kind & ~PYL_USED;
+    if (kind == F_ATTR_STR && is_name(c, x->arg, "_name")) {
+      return x->addr;
+    }
+    if (kind == F_TEXT && x->text != NULL && x->text[0] == '.' &&
+        x->text[1] == '_' && x->text[2] == '_' && x->text[3] == 'd') {
+      uint64_t name = pyl_dict_get_str(c, x->addr, "_name");
+      if (name != 0) {
+        return name;
+      }
+    }
+  }
+  return 0;
+}
+
+void pyl_thread_lookup_name(struct pyl_ctx *c, uint64_t interp,
+                            struct pyl_thread *t) {
+  const struct pyl_layout *L = c->L;
+  t->name[0] = '\0';
+  if (L->interp_modules_offset == 0 || L->lb_module_dict_off == 0) {
+    return;
+  }
+  uint64_t modules = pyl_peek(c, interp + L->interp_modules_offset);
+  uint64_t threading =
+      modules != 0 ? pyl_dict_get_str(c, modules, "threading") : 0;
+  uint64_t globals =
+      threading != 0 ? pyl_peek(c, threading + L->lb_module_dict_off) : 0;
+  uint64_t active = globals != 0 ? pyl_dict_get_str(c, globals, "_active") : 0;
+  if (active == 0 || pyl_peek_type(c, active) != L->dict_type) {
+    return;
+  }
+  struct by_ident b = {.c = c, .ident = t->ident};
+  pyl_dict_foreach(c, active, match_ident, &b);
+  uint64_t name = b.thread != 0 ? thread_name_str(c, b.thread) : 0;
+  if (name == 0 || !pyl_is_str(c, name) ||
+      !pyl_str_utf8(c, name, t->name, sizeof(t->name))) {
+    t->name[0] = '\0';
+  }
+}
