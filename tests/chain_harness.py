@@ -77,6 +77,7 @@ def session_commands(ready, dot_dir: Path):
         ("refs_text", "py-refs %s" % a["routes"]),
         ("backrefs", "py-backrefs %s --json" % a["popular"]),
         ("backrefs_depth2", "py-backrefs %s --depth 2 --json" % a["popular"]),
+        ("backrefs_max", "py-backrefs %s --depth 2 --max 3 --json" % a["popular"]),
         ("backrefs_thread", "py-backrefs %s --json" % a["thread_local"]),
         ("backrefs_text", "py-backrefs %s" % a["popular"]),
     ]

@@ -158,6 +158,16 @@ def test_backrefs_depth2(chain_session):
     assert {r["depth"] for r in got.values()} == {1, 2}
 
 
+def test_backrefs_max(chain_session):
+    """--max N lists the first N of the breadth-first list and counts all."""
+    s = chain_session
+    full = s.json("backrefs_depth2")
+    cut = s.json("backrefs_max")
+    assert len(full["referrers"]) > 3, "the object needs more than 3 referrers for this test"
+    assert cut["referrers"] == full["referrers"][:3], (cut, full)
+    assert cut["total"] == full["total"] == len(full["referrers"]), (cut["total"], full["total"])
+
+
 def test_backrefs_of_thread_local(chain_session):
     s = chain_session
     got, roots = _backrefs(s, "backrefs_thread", "thread_local", 1)
