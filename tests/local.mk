@@ -33,6 +33,7 @@ PYTEST_FILES = \
 	tests/targets/chain_app.py \
 	tests/targets/chain_oracle.py \
 	tests/targets/chain_target.py \
+	tests/targets/typenames.py \
 	tests/targets/leaky_ext.c
 
 EXTRA_DIST += $(PYTEST_FILES) tests/local.mk

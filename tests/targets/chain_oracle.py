@@ -19,6 +19,8 @@ import sys
 import threading
 import types
 
+from typenames import type_name
+
 MISSING = object()
 CELL_TYPE = type((lambda x: lambda: x)(0).__closure__[0])
 GEN_TYPES = (types.GeneratorType, types.CoroutineType, types.AsyncGeneratorType)
@@ -26,20 +28,6 @@ FUNC_ATTRS = ("__code__", "__globals__", "__defaults__", "__kwdefaults__",
               "__closure__", "__dict__", "__name__", "__qualname__", "__module__",
               "__doc__", "__annotations__", "__builtins__", "__type_params__")
 INSTANCE_DICTS_MATERIALIZE = sys.version_info >= (3, 11)
-
-
-def type_name(t):
-    try:
-        qualname = type.__dict__["__qualname__"].__get__(t)
-    except Exception:
-        qualname = t.__name__
-    try:
-        module = type.__dict__["__module__"].__get__(t)
-    except Exception:
-        module = None
-    if not isinstance(module, str) or module == "builtins":
-        return qualname
-    return module + "." + qualname
 
 
 # ---------------------------------------------------------------------------

@@ -27,6 +27,8 @@ import os
 import platform
 import sys
 
+from typenames import type_name
+
 # A full collection could free the deliberate garbage between the census
 # and the oracle; the test disables the collector from here on.
 gc.disable()
@@ -200,22 +202,6 @@ def checksum():
 
 def refcounts():
     return [sys.getrefcount(o) for o in SAMPLES]
-
-
-def type_name(t):
-    # The name docs/architecture.md defines, read through type's own
-    # descriptors so that no metaclass can answer instead.
-    try:
-        qualname = type.__dict__["__qualname__"].__get__(t)
-    except Exception:
-        qualname = t.__name__
-    try:
-        module = type.__dict__["__module__"].__get__(t)
-    except Exception:
-        module = None
-    if not isinstance(module, str) or module == "builtins":
-        return qualname
-    return module + "." + qualname
 
 
 CHECKSUM_BEFORE = checksum()
