@@ -5,8 +5,8 @@
 #include "pystr.h"
 
 enum {
-  PYL_KEY_CHARS = 48, /* of a str key before "..." */
-  PYL_NAME_SIZE = 128,
+  PYL_KEY_CHARS = 48,  /* of a str key before "..." */
+  PYL_NAME_SIZE = 256, /* longest name shown (labels and roots) */
   PYL_MAX_TUPLE_REPR = 4,
   PYL_PTR = 8,
 };

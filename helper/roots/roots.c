@@ -12,8 +12,8 @@
 #include "roots.h"
 
 #include "frames.h"
+#include "keyrepr.h"
 #include "pydict.h"
-#include "pystr.h"
 #include "roots_build.h"
 #include "sort.h"
 
@@ -178,16 +178,11 @@ static int module_root(uint64_t key, uint64_t value, void *arg) {
   if (i == PYL_NONE) {
     return 0;
   }
-  char name[PYL_NAME_BUF];
-  if (!pyl_is_str(b->c, key) || !pyl_str_utf8(b->c, key, name, sizeof(name))) {
-    name[0] = '?';
-    name[1] = '\0';
-  }
   char desc[PYL_DESC_MAX];
   struct pyl_sbuf s;
   pyl_sbuf_init(&s, desc, sizeof(desc));
   pyl_sbuf_str(&s, "module ");
-  pyl_sbuf_str(&s, name);
+  pyl_put_name(b->c, key, &s);
   if (b->interp_no != 0) {
     pyl_sbuf_str(&s, " (interpreter ");
     pyl_sbuf_dec(&s, b->interp_no + 1);
@@ -318,13 +313,7 @@ static void slot_row(struct frames_pass *p, uint32_t obj,
   pyl_sbuf_str(&s, slot_suffix(slot->kind));
   if (slot->kind == PYL_SLOT_LOCAL || slot->kind == PYL_SLOT_CELL ||
       slot->kind == PYL_SLOT_CELL_OBJ) {
-    char name[PYL_NAME_BUF];
-    if (!pyl_is_str(b->c, slot->name) ||
-        !pyl_str_utf8(b->c, slot->name, name, sizeof(name))) {
-      name[0] = '?';
-      name[1] = '\0';
-    }
-    pyl_sbuf_str(&s, name);
+    pyl_put_name(b->c, slot->name, &s);
     pyl_sbuf_str(&s, "'");
   }
   pyl_rb_add(b, obj, PYL_ROOT_FRAME, pyl_rb_string(b, desc), 0);

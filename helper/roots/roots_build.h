@@ -16,7 +16,6 @@
 
 enum {
   PYL_DESC_MAX = 512, /* longest root description (longer ones are cut) */
-  PYL_NAME_BUF = 256, /* longest module or variable name shown */
   PYL_MAX_STATE_OFFSET = 1 << 24, /* sanity bound on the *_offset fields */
 };
 

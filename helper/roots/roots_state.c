@@ -6,7 +6,7 @@
  * the dict copies single-phase extension modules keep in C.
  */
 #include "frames.h"
-#include "pystr.h"
+#include "keyrepr.h"
 #include "roots_build.h"
 
 /* --- interpreter state ---------------------------------------------------- */
@@ -186,17 +186,11 @@ static void module_copies(struct pyl_build *b) {
       continue;
     }
     defs[n_defs++] = def;
-    char name[PYL_NAME_BUF];
-    uint64_t str = pyl_rb_read(b, c->tab.addr[i] + L->module_name_off);
-    if (!pyl_is_str(c, str) || !pyl_str_utf8(c, str, name, sizeof(name))) {
-      name[0] = '?';
-      name[1] = '\0';
-    }
     char desc[PYL_DESC_MAX];
     struct pyl_sbuf s;
     pyl_sbuf_init(&s, desc, sizeof(desc));
     pyl_sbuf_str(&s, "interpreter saved __dict__ of extension module '");
-    pyl_sbuf_str(&s, name);
+    pyl_put_name(c, pyl_rb_read(b, c->tab.addr[i] + L->module_name_off), &s);
     pyl_sbuf_str(&s, "'");
     pyl_rb_root(b, pyl_rb_read(b, def + L->moduledef_copy_off),
                 PYL_ROOT_INTERPRETER, desc, true);
