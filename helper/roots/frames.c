@@ -2,6 +2,7 @@
 #include "frames.h"
 
 #include "engine.h"
+#include "keyrepr.h"
 #include "linetable.h"
 #include "pystr.h"
 
@@ -15,7 +16,6 @@ enum {
   PYL_FAST_FREE = 0x80,
   PYL_CODEUNIT = 2, /* sizeof(_Py_CODEUNIT) */
   PYL_PTR = 8,
-  PYL_NAME_BUF = 160,
   PYL_FILE_BUF = 512,
 };
 
@@ -230,11 +230,9 @@ static void str_into(struct pyl_ctx *c, uint64_t s, char *buf, size_t cap) {
 void pyl_code_where(struct pyl_ctx *c, uint64_t code, int64_t line,
                     struct pyl_sbuf *b) {
   const struct pyl_layout *L = c->L;
-  char name[PYL_NAME_BUF];
   char file[PYL_FILE_BUF];
   uint64_t name_off =
       L->code_qualname_off != 0 ? L->code_qualname_off : L->code_name_off;
-  str_into(c, rd64(c, code + name_off), name, sizeof(name));
   str_into(c, rd64(c, code + L->code_filename_off), file, sizeof(file));
   const char *base = file;
   for (const char *p = file; *p != '\0'; p++) {
@@ -242,7 +240,7 @@ void pyl_code_where(struct pyl_ctx *c, uint64_t code, int64_t line,
       base = p + 1;
     }
   }
-  pyl_sbuf_str(b, name);
+  pyl_put_name(c, rd64(c, code + name_off), b);
   pyl_sbuf_str(b, "() ");
   pyl_sbuf_str(b, base);
   if (line >= 0) {
