@@ -21,6 +21,8 @@ pyleaks_plugin_files = \
 	gdbplugin/pyleaks/infcall.py \
 	gdbplugin/pyleaks/inject.py \
 	gdbplugin/pyleaks/layout.py \
+	gdbplugin/pyleaks/nspid.py \
+	gdbplugin/pyleaks/placement.py \
 	gdbplugin/pyleaks/libpython.py \
 	gdbplugin/pyleaks/reprs.py \
 	gdbplugin/pyleaks/result.py \

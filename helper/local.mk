@@ -4,6 +4,7 @@
 pyl_engine_sources = \
 	helper/graph/addrset.c helper/graph/addrset.h \
 	helper/backend/arena.c helper/backend/arena.h \
+	helper/backend/control.c helper/backend/control.h \
 	helper/query/census.c \
 	helper/graph/chain.c helper/graph/chain.h \
 	helper/graph/csr.c helper/graph/csr.h \
@@ -12,7 +13,7 @@ pyl_engine_sources = \
 	helper/pyobj/facts.c helper/pyobj/facts.h helper/pyobj/facts_attrs.c helper/pyobj/facts_frames.c \
 	helper/roots/frames.c helper/roots/frames.h \
 	helper/pyobj/keyrepr.c helper/pyobj/keyrepr.h \
-	helper/include/pyleaks_abi.h \
+	helper/include/pyleaks_abi.h helper/include/pyleaks_ctl.h \
 	helper/pyobj/labels.c helper/pyobj/labels.h \
 	helper/pyobj/layout.c helper/pyobj/layout.h \
 	helper/roots/linetable.c helper/roots/linetable.h \

@@ -6,13 +6,11 @@ target.  gdb passes the path in a page the target mmap()s for us, never in
 a string literal: gdb would call the target's malloc to place one.  The
 copy is removed as soon as dlopen() returned; the mapping keeps it alive."""
 
-import hashlib
 import os
-import time
 
 import gdb
 
-from . import abi, infcall, session
+from . import abi, infcall, placement, session
 from .errors import PyleaksError
 
 PAGE = 4096
@@ -20,9 +18,6 @@ RTLD_NOW = 2
 PROT_READ_WRITE = 3
 MAP_PRIVATE_ANONYMOUS = 0x22
 MAP_FAILED = (1 << 64) - 1
-
-_TARGET_DIRS = ("tmp", "dev/shm", "var/tmp")
-
 
 class Helper:
     """The helper as loaded in one process: its dlopen handle and the
@@ -41,47 +36,6 @@ class Helper:
 
     def write(self, address, data):
         gdb.selected_inferior().write_memory(address, data)
-
-
-def _copy_into_target(pid, helper_path):
-    """Copy the helper into a directory of the target's filesystem view.
-    Returns (path as gdb sees it, path as the target sees it)."""
-    try:
-        with open(helper_path, "rb") as f:
-            content = f.read()
-    except OSError as exc:
-        raise PyleaksError("cannot read the helper library %s (%s)"
-                           % (helper_path, exc.strerror),
-                           "Build it with 'make', or reinstall pyleaks")
-    # A name never used before: dlopen() of a path already loaded would
-    # only return the old handle.
-    digest = hashlib.sha256(content + b"%d:%d:%d" % (os.getpid(), pid,
-                                                   time.monotonic_ns()))
-    name = "pyleaks-helper-%d-%s.so" % (os.getuid(), digest.hexdigest()[:16])
-    errors = []
-    for directory in _TARGET_DIRS:
-        host_dir = "/proc/%d/root/%s" % (pid, directory)
-        host_path = os.path.join(host_dir, name)
-        try:
-            try:
-                os.unlink(host_path)
-            except FileNotFoundError:
-                pass
-            # O_EXCL|O_NOFOLLOW: nobody else's file or symlink is reused.
-            fd = os.open(host_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL
-                         | os.O_NOFOLLOW | os.O_CLOEXEC, 0o644)
-            try:
-                os.fchmod(fd, 0o644)
-                os.write(fd, content)
-            finally:
-                os.close(fd)
-            return host_path, "/" + directory + "/" + name
-        except OSError as exc:
-            errors.append("/%s: %s" % (directory, exc.strerror))
-    raise PyleaksError("cannot place the helper where process %d can read "
-                       "it (%s)" % (pid, "; ".join(errors)),
-                       "Make /tmp or /dev/shm writable in the target's "
-                       "filesystem")
 
 
 def _read_c_string(address, limit=1024):
@@ -161,7 +115,7 @@ def load(pid):
                            % (helper_path or "no path configured"),
                            "Build it with 'make' (in the build tree) or "
                            "reinstall pyleaks")
-    host_path, target_path = _copy_into_target(pid, helper_path)
+    host_path, target_path = placement.place(pid, helper_path)
     handle = None
     try:
         page = _mmap_page()

@@ -15,7 +15,7 @@ import time
 
 import gdb
 
-from . import infcall
+from . import infcall, nspid
 from .errors import PyleaksError, exited_error, translate
 
 MAX_FRAMES = 20
@@ -108,7 +108,9 @@ def _thread_of(tstate_addr, target):
     tstate = tstate.dereference()
     threads = gdb.selected_inferior().threads()
     if target.version >= (3, 11):
-        native = int(tstate["native_thread_id"])
+        # native_thread_id is the id in the target's PID namespace; gdb
+        # knows threads by their ids in its own.
+        native = nspid.host_tid(target.pid, int(tstate["native_thread_id"]))
         for thread in threads:
             if thread.ptid[1] == native:
                 return thread

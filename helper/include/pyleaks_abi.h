@@ -45,6 +45,7 @@ enum pyl_status {
   PYL_ENOGRAPH = -8,    /* a query needs the graph and none is built */
   PYL_EVERSION = -9,    /* py_version_hex not supported */
   PYL_ENOTOBJECT = -10, /* the address is not an object of the graph */
+  PYL_EABORTED = -11,   /* stopped early: asked to, out of time, or gdb gone */
 };
 
 enum pyl_result_kind {
@@ -235,6 +236,11 @@ PYL_EXPORT uint64_t pyl_invalidate(void);
 /* Unmap every byte the helper mapped.  After this the helper holds no
  * memory and may be dlclose()d. */
 PYL_EXPORT uint64_t pyl_release(void);
+
+/* The call-control block (pyleaks_ctl.h) at ctl_addr, written by gdb
+ * before: heartbeats, stop requests, progress, fault guards.  0 detaches
+ * the helper from it.  Returns 1 when the block was accepted. */
+PYL_EXPORT uint64_t pyl_control_attach(uint64_t ctl_addr);
 
 /* ---- Issue 3 entry points.  Each builds the graph first if needed;
  * an address that is not an object of the graph gives PYL_ENOTOBJECT. ---- */

@@ -2,6 +2,7 @@
 #define _GNU_SOURCE
 #include "engine.h"
 
+#include "control.h"
 #include "walk.h"
 
 #include <time.h>
@@ -125,6 +126,7 @@ void pyl_call_fail(struct pyl_call *call, int status, const char *why) {
 
 void pyl_call_begin(struct pyl_call *call) {
   call->t0 = pyl_now_ns();
+  pyl_control_reset();
   call->c = &ctx;
   call->res = &result;
   __builtin_memset(&result, 0, sizeof(result));
@@ -217,4 +219,9 @@ PYL_EXPORT uint64_t pyl_release(void) {
   call.msg.p[0] = '\0';
   release_all(&ctx);
   return pyl_call_end(&call, PYL_RESULT_STATUS);
+}
+
+PYL_EXPORT uint64_t pyl_control_attach(uint64_t ctl_addr) {
+  pyl_control_set(ctl_addr);
+  return ctl_addr != 0;
 }
