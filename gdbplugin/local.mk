@@ -19,15 +19,19 @@ pyleaks_plugin_files = \
 	gdbplugin/pyleaks/errors.py \
 	gdbplugin/pyleaks/fmt.py \
 	gdbplugin/pyleaks/infcall.py \
+	gdbplugin/pyleaks/interrupts.py \
 	gdbplugin/pyleaks/inject.py \
 	gdbplugin/pyleaks/layout.py \
 	gdbplugin/pyleaks/nspid.py \
 	gdbplugin/pyleaks/placement.py \
+	gdbplugin/pyleaks/ptrace.py \
+	gdbplugin/pyleaks/rawcall.py \
 	gdbplugin/pyleaks/libpython.py \
 	gdbplugin/pyleaks/reprs.py \
 	gdbplugin/pyleaks/result.py \
 	gdbplugin/pyleaks/safety.py \
 	gdbplugin/pyleaks/session.py \
+	gdbplugin/pyleaks/stale.py \
 	gdbplugin/pyleaks/target.py \
 	gdbplugin/pyleaks/commands/__init__.py \
 	gdbplugin/pyleaks/commands/backrefs.py \
@@ -52,6 +56,7 @@ gdbplugin/pyleaks.gdb: $(srcdir)/gdbplugin/pyleaks.gdb.in Makefile
 	$(AM_V_GEN)$(MKDIR_P) gdbplugin && rm -f $@ $@.tmp && \
 	$(SED) -e 's|@PLUGINDIR[@]|$(abs_srcdir)/gdbplugin|g' \
 	  -e 's|@HELPER[@]|$(abs_builddir)/helper/.libs/pyleaks_helper.so|g' \
+	  -e 's|@STUB[@]|$(abs_builddir)/helper/pyleaks_stub.bin|g' \
 	  -e 's|@LAYOUTDEF[@]|$(abs_srcdir)/helper/layout_fields.def|g' \
 	  $(srcdir)/gdbplugin/pyleaks.gdb.in >$@.tmp && \
 	mv -f $@.tmp $@
@@ -65,6 +70,7 @@ gdbplugin/install/pyleaks.gdb: $(srcdir)/gdbplugin/pyleaks.gdb.in Makefile
 	$(AM_V_GEN)$(MKDIR_P) gdbplugin/install && rm -f $@ $@.tmp && \
 	$(SED) -e 's|@PLUGINDIR[@]|$(pkgdatadir)/gdbplugin|g' \
 	  -e 's|@HELPER[@]|$(pkglibdir)/pyleaks_helper.so|g' \
+	  -e 's|@STUB[@]|$(pkglibdir)/pyleaks_stub.bin|g' \
 	  -e 's|@LAYOUTDEF[@]|$(pkgdatadir)/layout_fields.def|g' \
 	  $(srcdir)/gdbplugin/pyleaks.gdb.in >$@.tmp && \
 	mv -f $@.tmp $@

@@ -86,3 +86,16 @@ helper_tests_bench_walk_SOURCES = $(pyl_engine_sources) \
 	helper/tests/bench_walk.c
 helper_tests_bench_walk_CPPFLAGS = $(pyl_engine_cppflags)
 helper_tests_bench_walk_LDADD = $(LIBIBERTY_A)
+
+# The call stub (helper/include/pyleaks_ctl.h): raw machine code that gdb
+# copies into the target before anything else, so it is a flat binary, not
+# a library.
+pyleaksstubdir = $(pkglibdir)
+pyleaksstub_DATA = helper/pyleaks_stub.bin
+CLEANFILES += helper/pyleaks_stub.bin helper/stub/stub.o
+EXTRA_DIST += helper/stub/stub.S
+
+helper/pyleaks_stub.bin: $(srcdir)/helper/stub/stub.S $(srcdir)/helper/include/pyleaks_ctl.h
+	$(AM_V_GEN)$(MKDIR_P) helper/stub && \
+	$(CCAS) -c -I$(srcdir)/helper/include -o helper/stub/stub.o $(srcdir)/helper/stub/stub.S && \
+	$(OBJCOPY) -O binary -j .text helper/stub/stub.o $@

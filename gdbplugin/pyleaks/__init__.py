@@ -32,18 +32,39 @@ class SafePointTimeout(gdb.Parameter):
         return "pyleaks waits at most %s ms for a safe point." % value
 
 
+class Budget(gdb.Parameter):
+    """How long one pyleaks call may keep the target stopped, in seconds
+    (0: no limit).  A call that reaches it stops cleanly and says so."""
+
+    set_doc = "Set the stopped-target budget of one pyleaks call (s)."
+    show_doc = "Show the stopped-target budget of one pyleaks call (s)."
+
+    def __init__(self):
+        super().__init__("pyleaks-budget", gdb.COMMAND_DATA,
+                         gdb.PARAM_ZUINTEGER)
+        self.value = 30
+
+    def get_show_string(self, value):
+        if not value:
+            return "pyleaks calls may keep the target stopped without limit."
+        return "One pyleaks call keeps the target stopped at most %s s." \
+            % value
+
+
 def _on_gdb_exiting(event):
     release_all()
 
 
-def setup(helper_path, layout_def):
+def setup(helper_path, layout_def, stub_path=None):
     """Configure the paths and register the commands (idempotent)."""
     global _ready
     session.config["helper_path"] = helper_path
     session.config["layout_def"] = layout_def
+    session.config["stub_path"] = stub_path
     if _ready:
         return
     SafePointTimeout()
+    Budget()
     for name in COMMAND_MODULES:
         importlib.import_module(".commands." + name, __name__)
     session.connect_events(_on_gdb_exiting)

@@ -6,7 +6,8 @@ then one entry point call."""
 
 import gdb
 
-from . import abi, inject, layout, libpython, result, safety, session
+from . import abi, inject, interrupts, layout, libpython, result, safety
+from . import infcall, session, stale
 from . import target as target_mod
 from .errors import PyleaksError, process_alive, translate
 
@@ -35,6 +36,7 @@ def safe_point_timeout():
 def prepare(force):
     """Identify the target, reach a safe point, load the helper and hand
     it the layout.  Returns a Context."""
+    interrupts.clear()
     tgt = target_mod.identify()
     pstate = session.state(tgt.pid)
     notes = []
@@ -43,16 +45,17 @@ def prepare(force):
         notes.append(note)
     # Threads inside malloc or the loader are checked before anything runs:
     # a thread the user stopped there stays where it is.
-    if pstate.helper is None and not force:
+    if pstate.helper is None:
         safety.check_injection()
     if not pstate.at_safe_point:
         notes.extend(safety.ensure_safe_point(tgt, safe_point_timeout(),
-                                              force))
+                                              force, pstate.helper is None))
         pstate.at_safe_point = True
     lay = layout.discover(tgt, session.config["layout_def"])
     notes.extend(lay.notes)
     try:
         if pstate.helper is None:
+            notes.extend(stale.clean(tgt.pid))
             pstate.helper = inject.load(tgt.pid)
             pstate.graph_stale = False
         elif pstate.graph_stale:
@@ -215,7 +218,11 @@ def release(pid=None, quiet=True):
     if pid is None:
         pid = gdb.selected_inferior().pid
     pstate = session.state(pid) if pid else None
-    if pstate is None or pstate.helper is None:
+    if pstate is None:
+        return
+    if pstate.helper is None:
+        if pstate.stub is not None and process_alive(pid):
+            infcall.remove_stub(pid)
         return
     helper, pstate.helper = pstate.helper, None
     pstate.at_safe_point = False

@@ -1,154 +1,143 @@
 """Calling functions inside the target, the careful way.
 
-Every call runs with only the calling thread resumed (scheduler-locking
-on), unwinds if a signal arrives inside the call (unwindonsignal, and
-unwind-on-terminating-exception), and with the user's breakpoints disabled
-so none of them can stop the target half-way through one of our calls.
-The user's settings are restored afterwards.  Arguments are integers only:
-a string literal in an expression would make gdb call the target's malloc
-to place it."""
+Every call goes through the stub of rawcall.py: only the calling thread
+runs, no breakpoint is planted, a fault in the callee gives the thread
+back as it was, the program's own signals reach it, and a gdb that dies
+meanwhile (however it dies) leaves the target running as before.  The
+stub is mapped on the first call of a session and removed on release.
+Arguments are integers only."""
 
 import os
 
 import gdb
 
-from . import session
-from .errors import PyleaksError, translate
-
-_SETTINGS = (
-    ("scheduler-locking", "on"),
-    ("unwindonsignal", "on"),
-    ("unwind-on-terminating-exception", "on"),
-)
+from . import interrupts, ptrace, rawcall, session
+from .errors import PyleaksError, exited_error, process_alive
 
 
-def _as_setting(value):
-    if value is True:
-        return "on"
-    if value is False:
-        return "off"
-    return str(value)
-
-
-class isolated:
-    """Context manager: the settings above, user breakpoints disabled."""
-
-    def __init__(self, disable_breakpoints=True, extra=()):
-        self.disable_breakpoints = disable_breakpoints
-        self.settings = _SETTINGS + tuple(extra)
-        self.saved = []
-        self.disabled = []
-
-    def __enter__(self):
-        for name, wanted in self.settings:
-            old = _as_setting(gdb.parameter(name))
-            if old != wanted:
-                gdb.execute("set %s %s" % (name, wanted), to_string=True)
-                self.saved.append((name, old))
-        if self.disable_breakpoints:
-            for bp in gdb.breakpoints() or ():
-                # Negative numbers are internal breakpoints (ours).
-                if bp.is_valid() and bp.enabled and bp.number > 0:
-                    bp.enabled = False
-                    self.disabled.append(bp)
-        return self
-
-    def __exit__(self, *exc):
-        for bp in self.disabled:
-            if bp.is_valid():
-                bp.enabled = True
-        for name, old in reversed(self.saved):
-            try:
-                gdb.execute("set %s %s" % (name, old), to_string=True)
-            except gdb.error:
-                pass
-        return False
-
-
-class quiet_stdout:
-    """gdb reports every stop (and the source line it cannot find) on its
-    stdout and stderr, even inside a captured gdb.execute(); around our own
-    calls and waits those reports would only confuse, and break --json's
-    one line, so fds 1 and 2 point to /dev/null meanwhile.  What matters
-    comes back as an exception and becomes our own message."""
-
-    def __enter__(self):
-        gdb.flush()
-        self.saved = [(fd, os.dup(fd)) for fd in (1, 2)]
-        null = os.open(os.devnull, os.O_WRONLY)
-        for fd, _ in self.saved:
-            os.dup2(null, fd)
-        os.close(null)
-
-    def __exit__(self, *exc):
-        gdb.flush()
-        for fd, saved in self.saved:
-            os.dup2(saved, fd)
-            os.close(saved)
-        return False
-
-
-class _signal_watch:
-    """Remembers the signal and function when a call is interrupted by a
-    signal, for the error message (gdb's own text names neither)."""
-
-    def __init__(self):
-        self.signal = None
-        self.function = None
-
-    def _on_stop(self, event):
-        if isinstance(event, gdb.SignalEvent):
-            self.signal = event.stop_signal
-            try:
-                self.function = gdb.newest_frame().name()
-            except gdb.error:
-                pass
-
-    def __enter__(self):
-        gdb.events.stop.connect(self._on_stop)
-        return self
-
-    def __exit__(self, *exc):
-        gdb.events.stop.disconnect(self._on_stop)
-        return False
-
-
-def _literal(value):
-    return "%#x" % value if value >= 0 else "%d" % value
-
-
-def call(function, args=(), signature=None, ret="unsigned long",
-         settings=(), name=None):
-    """Call `function` (an address, or a symbol name in the target) with
-    integer arguments; returns the integer result.  `signature` gives the C
-    parameter types (default: one unsigned long per argument); `settings`
-    are more (gdb setting, value) pairs to hold during the call; `name`
-    names the callee in error messages."""
-    if signature is None:
-        signature = ["unsigned long"] * len(args)
-    params = ", ".join(signature) if signature else "void"
-    callee = function if isinstance(function, str) else "%#x" % function
-    expr = "((%s (*)(%s))%s)(%s)" % (ret, params, callee,
-                                     ", ".join(_literal(a) for a in args))
-    callee = name or callee
-    pid = gdb.selected_inferior().pid
-    watch = _signal_watch()
+def _read_stub_code():
+    path = session.config.get("stub_path")
     try:
-        with session.own_call(), isolated(extra=settings), watch, \
-                quiet_stdout():
-            value = gdb.parse_and_eval(expr)
-            return int(value) if ret != "void" else 0
-    except gdb.error as exc:
-        if watch.signal == "SIGINT":
-            raise PyleaksError(
-                "interrupted while %s ran in the target; gdb unwound the "
-                "call and the target carries on as before" % callee,
-                "Retry, or detach") from None
-        if watch.signal and "signaled while in a function called" in \
-                str(exc):
-            raise PyleaksError(
-                "the call of %s in the target got %s in %s; gdb unwound the "
-                "call and the target carries on as before"
-                % (callee, watch.signal, watch.function or "??"),
-                "Please report this, with the output of 'py-bt'") from None
-        raise translate(exc, pid) from None
+        with open(path, "rb") as f:
+            return f.read()
+    except (OSError, TypeError) as exc:
+        raise PyleaksError("cannot read pyleaks' call stub %s (%s)"
+                           % (path, getattr(exc, "strerror", exc)),
+                           "Build it with 'make', or reinstall pyleaks")
+
+
+def calling_thread():
+    thread = gdb.selected_thread()
+    if thread is None or not thread.is_valid():
+        raise PyleaksError("no thread of the target is selected")
+    return thread.ptid[1]
+
+
+def stub(pid=None):
+    """The stub of the selected process, mapped on first use."""
+    if pid is None:
+        pid = gdb.selected_inferior().pid
+    pstate = session.state(pid)
+    if pstate.stub is None or not pstate.stub.base:
+        code = _read_stub_code()
+        try:
+            new = rawcall.Stub(pid)
+        except OSError as exc:
+            raise PyleaksError("cannot open the memory of process %d (%s)"
+                               % (pid, exc.strerror),
+                               "Is gdb attached to it?") from None
+        try:
+            new.install(code, calling_thread())
+        except ptrace.PtraceError:
+            new.close()
+            raise exited_error() from None
+        except BaseException:
+            new.close()
+            raise
+        pstate.stub = new
+    return pstate.stub
+
+
+def remove_stub(pid):
+    pstate = session.state(pid)
+    if pstate.stub is None:
+        return
+    the_stub, pstate.stub = pstate.stub, None
+    try:
+        if process_alive(pid):
+            the_stub.remove(calling_thread())
+    except (ptrace.PtraceError, OSError):
+        pass
+    finally:
+        the_stub.close()
+
+
+def address_of(function):
+    if not isinstance(function, str):
+        return function
+    try:
+        return int(gdb.parse_and_eval("(unsigned long)&%s" % function))
+    except gdb.error:
+        raise PyleaksError("the target has no function %s" % function,
+                           "Is its C library loaded?") from None
+
+
+def _convert(value, ret):
+    if ret == "int":
+        value &= 0xffffffff
+        return value - (1 << 32) if value >= 1 << 31 else value
+    if ret == "long":
+        return value - (1 << 64) if value >= 1 << 63 else value
+    return value
+
+
+def _progress(done, total, seconds):
+    if total:
+        text = "%d of about %d objects" % (done, total)
+    else:
+        text = "%d objects" % done
+    os.write(2, ("pyleaks: working: %s walked in %.0f s (Ctrl-C stops it)\n"
+                 % (text, seconds)).encode())
+
+
+def budget():
+    try:
+        value = gdb.parameter("pyleaks-budget")
+    except (gdb.error, RuntimeError):
+        return 30.0
+    return float(value) if value else None
+
+
+def call(function, args=(), ret="unsigned long", name=None, long=False):
+    """Call `function` (an address, or a symbol of the target) with
+    integer arguments; its result as `ret` says (int, long, unsigned
+    long, or a pointer).  `long` marks a helper call whose work grows with
+    the heap: it gets the stopped-target budget and progress lines."""
+    pid = gdb.selected_inferior().pid
+    if not pid:
+        raise exited_error()
+    callee = name or (function if isinstance(function, str)
+                      else "%#x" % function)
+    address = address_of(function)
+    the_stub = stub(pid)
+    try:
+        with session.own_call():
+            value, aborted = the_stub.call(
+                calling_thread(), address, args, name=callee,
+                budget=budget() if long else None,
+                progress=_progress if long else None)
+    except ptrace.PtraceError:
+        raise exited_error() from None
+    sig = interrupts.pending()
+    if sig is not None:
+        interrupts.replay_later()
+        raise PyleaksError("interrupted by %s while %s ran in the target; "
+                           "pyleaks stopped the call and the target carries "
+                           "on as before" % (interrupts.name(sig), callee))
+    if aborted == rawcall.ABORT_BUDGET:
+        raise PyleaksError("%s ran out of the stopped-target budget (%.0f s)"
+                           " and stopped; the target carries on as before"
+                           % (callee, budget()),
+                           "Raise it with 'set pyleaks-budget SECONDS' (0: "
+                           "no limit)")
+    return _convert(value, ret)

@@ -1,23 +1,29 @@
 """Loading the helper into the target, and unloading it.
 
-The helper .so is copied where the target can read it (its own mount
-namespace, seen through /proc/PID/root), then dlopen()ed from inside the
-target.  gdb passes the path in a page the target mmap()s for us, never in
-a string literal: gdb would call the target's malloc to place one.  The
-copy is removed as soon as dlopen() returned; the mapping keeps it alive."""
+The helper .so is copied where the target can read and map it (its own
+mount namespace, seen through /proc/PID/root: placement.py), then
+dlopen()ed from inside the target through the call stub (infcall.py).
+Strings (the path, the entry points' names) are written into the stub's
+scratch area, never passed as literals: gdb would call the target's malloc
+to place one.  The copy is removed as soon as dlopen() returned; the
+mapping keeps it alive."""
 
 import os
 
 import gdb
 
-from . import abi, infcall, placement, session
+from . import abi, infcall, placement, rawcall, session
 from .errors import PyleaksError
 
-PAGE = 4096
 RTLD_NOW = 2
-PROT_READ_WRITE = 3
-MAP_PRIVATE_ANONYMOUS = 0x22
-MAP_FAILED = (1 << 64) - 1
+RTLD_NOLOAD = 4
+SCRATCH_SIZE = 0xc00
+
+# Helper calls whose work grows with the heap: they get the stopped-target
+# budget, heartbeats and progress lines.
+LONG_CALLS = ("pyl_census", "pyl_objects", "pyl_roots_list", "pyl_chain",
+              "pyl_refs", "pyl_backrefs")
+
 
 class Helper:
     """The helper as loaded in one process: its dlopen handle and the
@@ -32,19 +38,33 @@ class Helper:
         self.arg_size = self.call("pyl_arg_size")
 
     def call(self, name, *args):
-        return infcall.call(self.entries[name], args, name=name)
+        return infcall.call(self.entries[name], args, name=name,
+                            long=name in LONG_CALLS)
 
     def write(self, address, data):
         gdb.selected_inferior().write_memory(address, data)
 
 
+def _scratch(text):
+    """The address of a NUL-terminated copy of text in the stub's scratch
+    area (valid until the next _scratch)."""
+    data = text.encode() + b"\0"
+    if len(data) > SCRATCH_SIZE:
+        raise PyleaksError("path too long for the target (%d bytes): %s"
+                           % (len(data), text))
+    the_stub = infcall.stub()
+    address = the_stub.base + rawcall.STUB_NAME_OFF
+    the_stub.memory.write(address, data)
+    return address
+
+
 def _read_c_string(address, limit=1024):
-    inferior = gdb.selected_inferior()
+    memory = infcall.stub().memory
     data = b""
     while len(data) < limit:
         try:
-            chunk = bytes(inferior.read_memory(address + len(data), 64))
-        except gdb.MemoryError:
+            chunk = memory.read(address + len(data), 64)
+        except OSError:
             break
         end = chunk.find(b"\0")
         if end >= 0:
@@ -53,51 +73,29 @@ def _read_c_string(address, limit=1024):
     return data.decode("utf-8", "replace")
 
 
-def _mmap_page():
-    page = infcall.call("mmap", (0, PAGE, PROT_READ_WRITE,
-                                 MAP_PRIVATE_ANONYMOUS, -1, 0),
-                        signature=["void *", "unsigned long", "int", "int",
-                                   "int", "long"], ret="void *")
-    if page in (0, MAP_FAILED):
-        raise PyleaksError("the target could not map a scratch page "
-                           "(mmap failed)",
-                           "The process may be out of memory or address "
-                           "space")
-    return page
-
-
-def _munmap(page):
-    infcall.call("munmap", (page, PAGE), signature=["void *",
-                                                    "unsigned long"],
-                 ret="int")
-
-
-def _dlopen(page, target_path):
-    inferior = gdb.selected_inferior()
-    inferior.write_memory(page, target_path.encode() + b"\0")
-    # auto-solib-add off: gdb would read the helper's symbols lazily, from
-    # a file we are about to delete; the target needs none of them.
-    handle = infcall.call("dlopen", (page, RTLD_NOW),
-                          signature=["const char *", "int"], ret="void *",
-                          settings=(("auto-solib-add", "off"),))
+def dlopen(target_path, flags=RTLD_NOW):
+    """dlopen() in the target; (handle, error text)."""
+    handle = infcall.call("dlopen", (_scratch(target_path), flags),
+                          ret="void *", name="dlopen")
     if handle:
-        return handle
-    err = infcall.call("dlerror", (), ret="char *")
-    text = _read_c_string(err) if err else "no error text"
-    raise PyleaksError("the helper failed to load in the target: %s" % text,
-                       "Check that %s was built for this machine, and "
-                       "that the target may read %s"
-                       % (session.config["helper_path"], target_path))
+        return handle, None
+    err = infcall.call("dlerror", (), ret="char *", name="dlerror")
+    return 0, _read_c_string(err) if err else "no error text"
 
 
-def _dlsym_all(page, handle):
-    inferior = gdb.selected_inferior()
+def dlsym(handle, name):
+    return infcall.call("dlsym", (handle, _scratch(name)), ret="void *",
+                        name="dlsym")
+
+
+def dlclose(handle):
+    return infcall.call("dlclose", (handle,), ret="int", name="dlclose")
+
+
+def _dlsym_all(handle):
     entries = {}
     for name in abi.ENTRY_POINTS:
-        inferior.write_memory(page, name.encode() + b"\0")
-        address = infcall.call("dlsym", (handle, page),
-                               signature=["void *", "const char *"],
-                               ret="void *")
+        address = dlsym(handle, name)
         if not address:
             raise PyleaksError("the helper library has no entry point %s"
                                % name,
@@ -107,51 +105,69 @@ def _dlsym_all(page, handle):
     return entries
 
 
-def load(pid):
-    """dlopen the helper in process `pid`; returns a Helper."""
-    helper_path = session.config["helper_path"]
-    if not helper_path or not os.path.isfile(helper_path):
+def _check_readable(helper_path):
+    if not helper_path:
+        raise PyleaksError("no helper library is configured",
+                           "Load pyleaks with its pyleaks.gdb script")
+    if not os.path.exists(helper_path):
         raise PyleaksError("the helper library is missing (%s)"
-                           % (helper_path or "no path configured"),
+                           % helper_path,
                            "Build it with 'make' (in the build tree) or "
                            "reinstall pyleaks")
+    if not os.access(helper_path, os.R_OK):
+        raise PyleaksError("the helper library %s exists but cannot be "
+                           "read by this user" % helper_path,
+                           "Fix its permissions, or run pyleaks as a user "
+                           "who may read it")
+
+
+def load(pid):
+    """dlopen the helper in process `pid` and connect it to the call
+    stub; returns a Helper."""
+    helper_path = session.config["helper_path"]
+    _check_readable(helper_path)
+    infcall.stub(pid)
     host_path, target_path = placement.place(pid, helper_path)
-    handle = None
+    handle = 0
     try:
-        page = _mmap_page()
-        try:
-            handle = _dlopen(page, target_path)
-            entries = _dlsym_all(page, handle)
-        finally:
-            _munmap(page)
+        handle, error = dlopen(target_path)
+        if not handle:
+            raise PyleaksError("the helper failed to load in the target: %s"
+                               % error,
+                               "Check that %s was built for this machine, "
+                               "and that the target may read and map %s"
+                               % (helper_path, target_path))
+        entries = _dlsym_all(handle)
+        helper = Helper(pid, handle, entries)
+        helper.call("pyl_control_attach", infcall.stub(pid).ctl)
+        return helper
     except BaseException:
         if handle:
             _dlclose_quietly(handle)
+        # A failed load leaves nothing of pyleaks in the target.
+        infcall.remove_stub(pid)
         raise
     finally:
         try:
             os.unlink(host_path)
         except OSError:
             pass
-    try:
-        return Helper(pid, handle, entries)
-    except BaseException:
-        _dlclose_quietly(handle)
-        raise
 
 
 def _dlclose_quietly(handle):
     try:
-        infcall.call("dlclose", (handle,), signature=["void *"], ret="int")
+        dlclose(handle)
     except (PyleaksError, gdb.error):
         pass
 
 
 def unload(helper):
-    """pyl_release() then dlclose(): the target holds no pyleaks memory
-    afterwards."""
+    """pyl_release() then dlclose(), then the stub goes: the target holds
+    no pyleaks memory afterwards."""
     try:
         helper.call("pyl_release")
     finally:
-        infcall.call("dlclose", (helper.handle,), signature=["void *"],
-                     ret="int")
+        try:
+            dlclose(helper.handle)
+        finally:
+            infcall.remove_stub(helper.pid)

@@ -9,13 +9,13 @@ Two questions:
   the GIL, or the holder blocked in a system call, is safe; otherwise that
   one thread is let run to the point where it releases the GIL."""
 
+import os
 import re
-import threading
 import time
 
 import gdb
 
-from . import infcall, nspid
+from . import interrupts, nspid, ptrace, rawcall
 from .errors import PyleaksError, exited_error, translate
 
 MAX_FRAMES = 20
@@ -55,28 +55,38 @@ def _describe(thread):
     return "thread %d (LWP %d)" % (thread.num, thread.ptid[1])
 
 
+def _danger(thread):
+    """(frame level, function, what) when the thread is inside malloc or
+    the dynamic loader, else None."""
+    for level, name, objfile in _frame_names(thread):
+        if _MALLOC_RE.match(name):
+            return level, name, "malloc/free"
+        if _LOADER_RE.match(name) or "/ld-linux" in objfile \
+                or "/ld-" in objfile:
+            return level, name, "the dynamic loader"
+    return None
+
+
 def check_injection():
-    """Raise PyleaksError when a thread is inside malloc or the loader."""
+    """Raise PyleaksError when a thread is inside malloc or the loader.
+    Not even with --force: the dlopen would wait forever on a lock that
+    thread holds, and an interrupted dlopen leaves the loader lock held
+    for good."""
     inferior = gdb.selected_inferior()
     selected = gdb.selected_thread()
     try:
         for thread in inferior.threads():
             if not thread.is_valid() or thread.is_exited():
                 continue
-            for level, name, objfile in _frame_names(thread):
-                what = None
-                if _MALLOC_RE.match(name):
-                    what = "malloc/free"
-                elif _LOADER_RE.match(name) or "/ld-linux" in objfile \
-                        or "/ld-" in objfile:
-                    what = "the dynamic loader"
-                if what:
-                    raise PyleaksError(
-                        "%s is inside %s (frame #%d %s); loading the helper "
-                        "now could deadlock the target"
-                        % (_describe(thread), what, level, name or "??"),
-                        "Let the target run a moment ('continue', then "
-                        "Ctrl-C) and retry, or use --force")
+            found = _danger(thread)
+            if found:
+                level, name, what = found
+                raise PyleaksError(
+                    "%s is inside %s (frame #%d %s); loading the helper "
+                    "now could deadlock the target"
+                    % (_describe(thread), what, level, name or "??"),
+                    "Let the target run a moment ('continue', then "
+                    "Ctrl-C) and retry (--force does not override this)")
     finally:
         if selected is not None and selected.is_valid():
             selected.switch()
@@ -150,150 +160,102 @@ def _already_safe(thread):
         selected.switch()
 
 
-def _sigint_pending(pid, tid):
-    for path in ("/proc/%d/task/%d/status" % (pid, tid),
-                 "/proc/%d/status" % pid):
-        try:
-            with open(path) as f:
-                for line in f:
-                    if line.startswith(("SigPnd:", "ShdPnd:")) and \
-                            int(line.split()[1], 16) & 2:
-                        return True
-        except OSError:
-            pass
-    return False
-
-
-class _sigint_not_passed:
-    """The watchdog interrupts with SIGINT, which gdb must keep for itself
-    (its default): never let it reach the program's handlers."""
-
-    def __enter__(self):
-        self.restore = False
-        try:
-            table = gdb.execute("info signals SIGINT", to_string=True)
-            row = [ln.split() for ln in table.splitlines()
-                   if ln.startswith("SIGINT")][0]
-            if row[3] == "Yes":
-                _handle_sigint("nopass")
-                self.restore = True
-        except (gdb.error, IndexError):
-            pass
-        return self
-
-    def __exit__(self, *exc):
-        if self.restore:
-            _handle_sigint("pass")
-        return False
-
-
-def _handle_sigint(how):
-    # gdb asks for confirmation when SIGINT's handling changes.
-    confirm = gdb.parameter("confirm")
-    gdb.execute("set confirm off", to_string=True)
-    try:
-        gdb.execute("handle SIGINT " + how, to_string=True)
-    finally:
-        gdb.execute("set confirm %s" % ("on" if confirm else "off"),
-                    to_string=True)
-
-
 class _Waiter:
-    """Lets one thread run (scheduler-locking on) until it reaches a safe
-    point breakpoint, or until a watchdog interrupts it."""
+    """Lets the GIL holder run alone, in short slices, until it has given
+    the GIL up.  Each slice ends with the thread stopped by a signal the
+    target ignores (rawcall.stop_signal): no breakpoint is planted, so a
+    gdb that dies meanwhile leaves the program running as before, and the
+    program's own signals that arrive meanwhile are delivered to it."""
 
-    def __init__(self, thread, timeout):
+    FIRST_SLICE = 0.0005
+    MAX_SLICE = 0.02
+
+    def __init__(self, target, thread, holder, timeout, need_dlopen):
+        self.target = target
+        self.need_dlopen = need_dlopen
         self.thread = thread
+        self.holder = holder
         self.timeout = timeout
-        self.stop = None
-        self.bps = []
         self.reached = None
-        self.interrupted = False
-        self.lock = threading.Lock()
-        self.finished = False
 
-    def _on_stop(self, event):
-        self.stop = event
-        if isinstance(event, gdb.BreakpointEvent):
-            for bp in event.breakpoints:
-                if bp in self.bps:
-                    self.reached = bp.location
-
-    def _interrupt(self):
-        # Runs in gdb's main thread (posted event): only while still running.
-        with self.lock:
-            if self.finished:
+    def _stop(self, pid, tid, sig):
+        ptrace.tgkill(pid, tid, sig)
+        while True:
+            got = _wait(tid)
+            if got == sig:
                 return
-            self.interrupted = True
-        # Not to_string: a nested capture would end the capture of the
-        # `continue` in progress, and gdb's stop report would leak out.
+            if got in rawcall.JOB_STOPS:
+                ptrace.tgkill(pid, tid, got)    # after we are done
+                ptrace.cont(tid)
+                continue
+            # The program's own signal (or fault): it gets it, as it
+            # would have without pyleaks.
+            ptrace.cont(tid, got)
+
+    def _in_malloc_or_loader(self):
+        if not self.need_dlopen:
+            return False
+        gdb.execute("maintenance flush register-cache", to_string=True)
+        selected = gdb.selected_thread()
         try:
-            gdb.execute("interrupt")
-        except gdb.error:
-            pass
+            return _danger(self.thread) is not None
+        finally:
+            selected.switch()
 
     def run(self):
-        bps = self.bps
-        for location in SAFE_POINTS:
-            try:
-                # Not temporary: we delete them ourselves, and need them
-                # valid to tell which one was hit.
-                bps.append(gdb.Breakpoint(location, internal=True))
-            except (gdb.error, RuntimeError):
-                pass
-        if not bps:
-            raise PyleaksError("cannot set a breakpoint on PyEval_SaveThread "
-                               "to reach a safe point",
-                               "Use --force to walk the heap anyway")
-        timer = threading.Timer(self.timeout,
-                                lambda: gdb.post_event(self._interrupt))
-        gdb.events.stop.connect(self._on_stop)
+        pid = self.target.pid
+        tid = self.thread.ptid[1]
+        sig = rawcall.stop_signal(pid, tid)
         start = time.monotonic()
+        slice_ = self.FIRST_SLICE
         try:
-            self.thread.switch()
-            with infcall.isolated(), infcall.quiet_stdout(), \
-                    _sigint_not_passed():
-                timer.start()
-                gdb.execute("continue", to_string=True)
+            with interrupts.catching():
+                while True:
+                    ptrace.cont(tid)
+                    time.sleep(slice_)
+                    self._stop(pid, tid, sig)
+                    locked, holder = gil_state(self.target)
+                    if (not locked or holder != self.holder) and \
+                            not self._in_malloc_or_loader():
+                        self.reached = "the GIL released"
+                        break
+                    if interrupts.pending() is not None or \
+                            time.monotonic() - start > self.timeout:
+                        break
+                    slice_ = min(slice_ * 2, self.MAX_SLICE)
+        except ptrace.PtraceError:
+            raise exited_error() from None
         finally:
-            timer.cancel()
-            timer.join(1.0)
-            with self.lock:
-                self.finished = True
-            gdb.events.stop.disconnect(self._on_stop)
-            for bp in bps:
-                if bp.is_valid():
-                    bp.delete()
-        elapsed = time.monotonic() - start
-        if self.interrupted and self.reached is not None:
-            self._drain_sigint()
-        if self.reached is None and isinstance(self.stop, gdb.SignalEvent) \
-                and self.stop.stop_signal != "SIGINT":
-            raise PyleaksError(
-                "thread %d received %s while pyleaks let it run to a safe "
-                "point; it stopped there, and the program gets the signal "
-                "when it continues" % (self.thread.num,
-                                       self.stop.stop_signal),
-                "Look at it with 'bt' and 'py-bt' before going on")
-        return self.reached, elapsed
-
-    def _drain_sigint(self):
-        """The watchdog fired just as the breakpoint was hit: the SIGINT it
-        sent is pending in the kernel.  Let gdb take it now (it is not
-        passed to the program) rather than leave it for the target."""
-        inferior = gdb.selected_inferior()
-        for _ in range(3):
-            if not _sigint_pending(inferior.pid, self.thread.ptid[1]):
-                return
-            with infcall.isolated(), infcall.quiet_stdout(), \
-                    _sigint_not_passed():
-                gdb.execute("stepi", to_string=True)
+            # The thread moved behind gdb's back: forget what gdb cached.
+            gdb.execute("maintenance flush register-cache", to_string=True)
+        sig = interrupts.pending()
+        if sig is not None:
+            interrupts.replay_later()
+            raise PyleaksError("interrupted by %s while waiting for a safe "
+                               "point; the target carries on"
+                               % interrupts.name(sig))
+        return self.reached, time.monotonic() - start
 
 
-def ensure_safe_point(target, timeout, force):
-    """Make sure no thread is half-way through changing objects.  Returns
-    notes for the user; raises PyleaksError when it cannot (unless
-    force)."""
+def _wait(tid):
+    while True:
+        got = ptrace.poll_stop(tid)
+        if got is not None:
+            _, status = got
+            if not os.WIFSTOPPED(status):
+                raise exited_error()
+            if status >> 16:
+                ptrace.cont(tid)
+                continue
+            return os.WSTOPSIG(status)
+        time.sleep(0.0001)
+
+
+def ensure_safe_point(target, timeout, force, need_dlopen):
+    """Make sure no thread is half-way through changing objects (and,
+    with need_dlopen, that the thread let run did not stop inside malloc
+    or the loader).  Returns notes for the user; raises PyleaksError when
+    it cannot (unless force)."""
     pid = target.pid
     try:
         locked, holder = gil_state(target)
@@ -310,12 +272,8 @@ def ensure_safe_point(target, timeout, force):
                 "Retry, or use --force")
         if _already_safe(thread):
             return []
-        selected = gdb.selected_thread()
-        reached, elapsed = _Waiter(thread, timeout).run()
-        if not gdb.selected_inferior().pid:
-            raise exited_error()
-        if selected.is_valid():
-            selected.switch()
+        reached, elapsed = _Waiter(target, thread, holder, timeout,
+                                   need_dlopen).run()
     except PyleaksError:
         raise
     except gdb.error as exc:

@@ -6,7 +6,7 @@ import gdb
 
 from . import layout, target
 
-config = {"helper_path": None, "layout_def": None}
+config = {"helper_path": None, "layout_def": None, "stub_path": None}
 
 # Set when any pyleaks command failed; pyleaks-finish turns it into gdb's
 # exit status.
@@ -31,6 +31,7 @@ class ProcessState:
         self.pid = pid
         self.start_time = _start_time(pid)
         self.helper = None          # inject.Helper once dlopen'd
+        self.stub = None            # rawcall.Stub once mapped
         self.graph_stale = False    # the target ran since the last call
         self.at_safe_point = False  # no resume since the safe point check
 

@@ -39,7 +39,7 @@
 /* The stub mapping, from its base. */
 #define PYL_STUB_CODE_OFF 0x0000  /* the stub's code (read-execute) */
 #define PYL_STUB_CTL_OFF 0x1000   /* the control block */
-#define PYL_STUB_NAME_OFF 0x1f00  /* scratch for strings gdb passes */
+#define PYL_STUB_NAME_OFF 0x1200  /* scratch for strings gdb passes */
 #define PYL_STUB_XSAVE_OFF 0x2000 /* extended state save area (64-aligned) */
 #define PYL_STUB_XSAVE_SIZE 0x4000
 #define PYL_STUB_GUARD_OFF 0x6000 /* one inaccessible page under the stack */

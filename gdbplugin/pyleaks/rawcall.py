@@ -1,0 +1,421 @@
+"""Calls into a live target that survive anything happening to gdb.
+
+The design is in helper/include/pyleaks_ctl.h.  In short: a stub mapped
+into the target runs each call and ends it by sending its own thread a
+signal the target ignores.  gdb, alive, takes the thread back at that
+signal and restores its registers; gdb, dead (even by SIGKILL), never
+needed: the signal is ignored and the stub restores the registers itself.
+No breakpoint is ever planted in the target's code, and gdb's own
+inferior-call machinery (whose return breakpoint kills a target left
+alone) is not used.
+
+gdb does not see these resumptions: only the calling thread moves, its
+registers are the same before and after, and every other thread stays
+stopped where gdb stopped it."""
+
+import os
+import signal
+import time
+
+import gdb
+
+from . import interrupts, ptrace
+from .errors import PyleaksError, exited_error
+
+# helper/include/pyleaks_ctl.h (tests/test_ctl_abi.py keeps them equal).
+STUB_CTL_OFF = 0x1000
+STUB_NAME_OFF = 0x1200
+STUB_GUARD_OFF = 0x6000
+STUB_STACK_OFF = 0x7000
+STUB_STACK_SIZE = 0x100000
+STUB_SIZE = STUB_STACK_OFF + STUB_STACK_SIZE
+CTL_MAGIC = 0x3142545343594c50
+CTL_REGS = 8
+CTL_FN = 232
+CTL_ARGS = 240
+CTL_RET = 288
+CTL_TGID = 296
+CTL_TID = 304
+CTL_SIG = 312
+CTL_STATE = 320
+CTL_ACK = 328
+CTL_ABORT = 336
+CTL_XSAVE = 344
+CTL_PROGRESS = 352
+CTL_TOTAL = 360
+CTL_GUARD = 368
+CTL_LAND = 376
+CTL_FAULTS = 384
+CTL_BEAT_NS = 392
+CTL_SIZE = 400
+STATE_DONE = 2
+ABORT_USER = 1
+ABORT_BUDGET = 2
+
+# struct user_regs_struct indices
+R10, R9, R8, RAX, RDX, RSI, RDI = 7, 8, 9, 10, 12, 13, 14
+ORIG_RAX, RIP, EFLAGS, RSP = 15, 16, 18, 19
+EFLAGS_TF = 0x100
+EFLAGS_DF = 0x400
+
+# Interrupted system calls (the kernel's internal return values).
+ERESTARTSYS, ERESTARTNOINTR, ERESTARTNOHAND = 512, 513, 514
+ERESTART_RESTARTBLOCK = 516
+EINTR = 4
+
+SYS_MMAP, SYS_MUNMAP, SYS_PRCTL = 9, 11, 157
+PROT_READ, PROT_WRITE, PROT_EXEC = 1, 2, 4
+MAP_PRIVATE_ANONYMOUS = 0x22
+PR_SET_VMA, PR_SET_VMA_ANON_NAME = 0x53564D41, 0
+STUB_NAME = b"pyleaks-stub"
+
+FAULTS = (signal.SIGSEGV, signal.SIGBUS, signal.SIGILL, signal.SIGFPE,
+          signal.SIGTRAP, signal.SIGSYS)
+# Delivered to the program now would stop it (job control): sent again
+# when pyleaks is done with the thread.
+JOB_STOPS = (signal.SIGSTOP, signal.SIGTSTP, signal.SIGTTIN, signal.SIGTTOU)
+# Ignored unless the program has a handler; tried first as stop signals.
+_DEFAULT_IGNORED = (signal.SIGURG, signal.SIGWINCH, signal.SIGCHLD)
+
+BEAT_NS = 20_000_000
+PROGRESS_EVERY = 2.0
+# After the budget, how long a call that does not stop by itself may run
+# before its thread is taken back by force.
+GRACE = 5.0
+
+
+def _mask(pid, tid, field):
+    path = "/proc/%d/task/%d/status" % (pid, tid)
+    with open(path) as f:
+        for line in f:
+            if line.startswith(field + ":"):
+                return int(line.split()[1], 16)
+    return 0
+
+
+def _bit(sig):
+    return 1 << (sig - 1)
+
+
+def stop_signal(pid, tid):
+    """A signal that, sent to this thread, the target ignores: SIG_IGN,
+    or ignored by default with no handler, and not blocked by the
+    thread (a blocked one would never stop it)."""
+    ignored = _mask(pid, tid, "SigIgn")
+    caught = _mask(pid, tid, "SigCgt")
+    blocked = _mask(pid, tid, "SigBlk")
+    for sig in _DEFAULT_IGNORED:
+        if not (blocked | caught) & _bit(sig):
+            return int(sig)
+    for sig in range(1, 65):
+        if ignored & _bit(sig) and not blocked & _bit(sig) and \
+                sig not in (signal.SIGKILL, signal.SIGSTOP):
+            return sig
+    raise PyleaksError("thread %d of process %d handles or blocks every "
+                       "signal pyleaks could stop it with" % (tid, pid),
+                       "Select another thread ('thread N') and retry")
+
+
+def _has_handler(pid, tid, sig):
+    try:
+        return bool(_mask(pid, tid, "SigCgt") & _bit(sig))
+    except OSError:
+        return False
+
+
+def _signed(value):
+    return value - (1 << 64) if value >= 1 << 63 else value
+
+
+def _syscall_gadget(memory):
+    """The address of a `syscall` instruction in the target's libc."""
+    for name in ("getpid", "syscall", "__getpid"):
+        try:
+            address = int(gdb.parse_and_eval("(unsigned long)&%s" % name))
+            code = memory.read(address, 64)
+        except (gdb.error, OSError, RuntimeError):
+            continue
+        at = code.find(b"\x0f\x05")
+        if at >= 0:
+            return address + at
+    raise PyleaksError("cannot find a system call instruction in the "
+                       "target's C library",
+                       "Is this a glibc-based process?")
+
+
+class CallFailed(PyleaksError):
+    pass
+
+
+class Stub:
+    """The stub mapped into one process, and the calls made through it."""
+
+    def __init__(self, pid):
+        self.pid = pid
+        self.base = 0
+        self.memory = ptrace.Memory(pid)
+        self.ack = 0
+        self.xsave = 0
+        self.resend = []            # job-control stops to send afterwards
+        self.faults = []            # (rip, address) of recovered faults
+        self.land_ok = True
+
+    @property
+    def ctl(self):
+        return self.base + STUB_CTL_OFF
+
+    # --- mapping it ----------------------------------------------------
+
+    def install(self, code, tid):
+        """Map the stub with one injected mmap, and name the mapping so a
+        later pyleaks can recognise it if this one dies."""
+        if len(code) > STUB_CTL_OFF:
+            raise PyleaksError("the call stub is too big (%d bytes)"
+                               % len(code))
+        gadget = _syscall_gadget(self.memory)
+        base = self._inject(tid, gadget, SYS_MMAP,
+                            (0, STUB_SIZE, PROT_READ | PROT_WRITE | PROT_EXEC,
+                             MAP_PRIVATE_ANONYMOUS, (1 << 64) - 1, 0))
+        if _signed(base) < 0 and _signed(base) > -4096:
+            raise PyleaksError("the target could not map pyleaks' call stub "
+                               "(mmap: %s)" % os.strerror(-_signed(base)),
+                               "The process may be out of memory or address "
+                               "space, or forbid writable executable memory")
+        self.base = base
+        self.memory.write(base, code)
+        self.memory.put_u64(self.ctl, CTL_MAGIC)
+        self.memory.write(base + STUB_NAME_OFF, STUB_NAME + b"\0")
+        self.xsave = 1 if ptrace.get_xstate(tid) else 0
+        # Best effort: kernels without CONFIG_ANON_VMA_NAME refuse.
+        self._inject(tid, gadget, SYS_PRCTL,
+                     (PR_SET_VMA, PR_SET_VMA_ANON_NAME, base, STUB_SIZE,
+                      base + STUB_NAME_OFF, 0))
+
+    def remove(self, tid):
+        if not self.base:
+            return
+        self.unmap(tid, self.base, STUB_SIZE)
+        self.base = 0
+
+    def unmap(self, tid, base, size):
+        """munmap() another region of the target (a stub left by an
+        earlier pyleaks)."""
+        gadget = _syscall_gadget(self.memory)
+        self._inject(tid, gadget, SYS_MUNMAP, (base, size, 0, 0, 0, 0))
+
+    def close(self):
+        self.memory.close()
+
+    def _inject(self, tid, gadget, number, args):
+        """Run one system call in thread tid by single-stepping a syscall
+        instruction; its registers are restored after."""
+        saved = ptrace.get_regs(tid)
+        regs = list(saved)
+        regs[RAX] = number
+        regs[RDI], regs[RSI], regs[RDX], regs[R10], regs[R8], regs[R9] = args
+        regs[ORIG_RAX] = (1 << 64) - 1
+        regs[RIP] = gadget
+        regs[EFLAGS] &= ~(EFLAGS_TF | EFLAGS_DF)
+        try:
+            ptrace.set_regs(tid, regs)
+            for _ in range(100):
+                ptrace.single_step(tid)
+                sig = self._wait_stop(tid, deadline=time.monotonic() + 5.0)
+                now = ptrace.get_regs(tid)
+                if now[RIP] == gadget + 2:
+                    return now[RAX]
+                if sig not in (0, signal.SIGTRAP):
+                    # Arrived before the step: given to the program later.
+                    self.resend.append(sig)
+                ptrace.set_regs(tid, regs)
+            raise PyleaksError("a system call injected into the target did "
+                               "not complete")
+        finally:
+            ptrace.set_regs(tid, saved)
+
+    # --- waiting -------------------------------------------------------
+
+    def _wait_stop(self, tid, deadline=None):
+        """Wait until the thread stops; its signal.  Raises when the
+        target died."""
+        spins = 0
+        while True:
+            got = ptrace.poll_stop(tid)
+            if got is not None:
+                _, status = got
+                if os.WIFSTOPPED(status):
+                    if status >> 16:
+                        # A ptrace event (the program is exiting):
+                        # let it go on.
+                        ptrace.cont(tid)
+                        continue
+                    return os.WSTOPSIG(status)
+                raise exited_error()
+            if deadline is not None and time.monotonic() > deadline:
+                return None
+            spins += 1
+            time.sleep(0 if spins < 50 else 0.0002)
+
+    # --- calling -------------------------------------------------------
+
+    def call(self, tid, function, args=(), name=None, budget=None,
+             progress=None):
+        """function(*args) in thread tid; its return value.  `budget`
+        (seconds) bounds a helper call, which then stops itself; `progress`
+        is called with (done, total, seconds) now and then."""
+        args = tuple(args) + (0,) * (6 - len(args))
+        saved = ptrace.get_regs(tid)
+        saved_xstate = ptrace.get_xstate(tid)
+        sig = stop_signal(self.pid, tid)
+        ctl = self.ctl
+        mem = self.memory
+        mem.write(ctl + CTL_REGS, b"".join(
+            (r & (1 << 64) - 1).to_bytes(8, "little") for r in saved))
+        words = {CTL_FN: function, CTL_TGID: self.pid, CTL_TID: tid,
+                 CTL_SIG: sig, CTL_STATE: 0, CTL_ACK: self.ack,
+                 CTL_ABORT: 0, CTL_XSAVE: self.xsave, CTL_FAULTS: 0,
+                 CTL_BEAT_NS: BEAT_NS}
+        for i, a in enumerate(args):
+            words[CTL_ARGS + 8 * i] = a
+        for off, value in words.items():
+            mem.put_u64(ctl + off, value)
+        regs = list(saved)
+        regs[RIP] = self.base
+        regs[RSP] = self.base + STUB_SIZE
+        regs[ORIG_RAX] = (1 << 64) - 1
+        regs[EFLAGS] &= ~(EFLAGS_TF | EFLAGS_DF)
+        final = list(saved)
+        callee = name or "%#x" % function
+        start = time.monotonic()
+        last_progress = start
+        aborted = None
+        with interrupts.catching():
+            ptrace.set_regs(tid, regs)
+            ptrace.cont(tid)
+            try:
+                while True:
+                    now = time.monotonic()
+                    hard = None
+                    if budget is not None:
+                        hard = start + budget + GRACE
+                    got = self._wait_stop(tid, deadline=hard)
+                    if got is None:
+                        self._take_back(tid, sig, saved, saved_xstate)
+                        raise CallFailed(
+                            "%s did not stop within %.0f s of its time "
+                            "budget; pyleaks took the thread back and the "
+                            "target carries on as before" % (callee, GRACE),
+                            "The helper is left loaded; detach and retry")
+                    if got == sig:
+                        if mem.u64(ctl + CTL_STATE) == STATE_DONE:
+                            break
+                        self.ack += 1
+                        mem.put_u64(ctl + CTL_ACK, self.ack)
+                        now = time.monotonic()
+                        if aborted is None:
+                            if interrupts.pending() is not None:
+                                aborted = ABORT_USER
+                            elif budget is not None and now - start > budget:
+                                aborted = ABORT_BUDGET
+                            if aborted is not None:
+                                mem.put_u64(ctl + CTL_ABORT, aborted)
+                        if progress and now - last_progress >= PROGRESS_EVERY:
+                            last_progress = now
+                            progress(mem.u64(ctl + CTL_PROGRESS),
+                                     mem.u64(ctl + CTL_TOTAL), now - start)
+                        ptrace.cont(tid)
+                    elif got in FAULTS:
+                        self._fault(tid, got, callee, saved, saved_xstate)
+                    elif got in JOB_STOPS:
+                        self.resend.append(got)
+                        ptrace.cont(tid)
+                    else:
+                        # The program's own signal: its handler runs now,
+                        # on this thread (CPython's only sets a flag).
+                        if _has_handler(self.pid, tid, got):
+                            self._interrupted_syscall_fails(final)
+                        ptrace.cont(tid, got)
+            except ptrace.PtraceError:
+                raise exited_error() from None
+            value = mem.u64(ctl + CTL_RET)
+            ptrace.set_regs(tid, final)
+        if aborted is None and interrupts.pending() is not None:
+            aborted = ABORT_USER
+        self.after(tid)
+        return value, aborted
+
+    def _interrupted_syscall_fails(self, final):
+        """A handler of the program ran while its thread was stopped in a
+        system call: as the kernel would, fail that call with EINTR rather
+        than restart it, so that the program sees its signal."""
+        if _signed(final[ORIG_RAX]) < 0:
+            return
+        if -_signed(final[RAX]) in (ERESTARTSYS, ERESTARTNOHAND,
+                                    ERESTART_RESTARTBLOCK):
+            final[RAX] = -EINTR
+            final[ORIG_RAX] = (1 << 64) - 1
+            self.memory.put_u64(self.ctl + CTL_REGS + 8 * RAX, final[RAX])
+            self.memory.put_u64(self.ctl + CTL_REGS + 8 * ORIG_RAX,
+                                final[ORIG_RAX])
+
+    def _fault(self, tid, sig, callee, saved, saved_xstate):
+        """A fault inside the call: skip the guarded piece of work if the
+        helper said it may be skipped, else give the thread back as it was
+        before the call."""
+        regs = ptrace.get_regs(tid)
+        mem = self.memory
+        land = mem.u64(self.ctl + CTL_LAND)
+        if mem.u64(self.ctl + CTL_GUARD) and land:
+            self.faults.append((regs[RIP], ptrace.fault_address(tid)))
+            mem.put_u64(self.ctl + CTL_GUARD, 0)
+            mem.put_u64(self.ctl + CTL_FAULTS, len(self.faults))
+            regs[RIP] = land
+            regs[RSP] = ((regs[RSP] - 256) & ~15) - 8
+            ptrace.set_regs(tid, regs)
+            ptrace.cont(tid)
+            return
+        where = _symbol(regs[RIP])
+        ptrace.set_regs(tid, saved)
+        ptrace.set_xstate(tid, saved_xstate)
+        raise CallFailed("the call of %s in the target got %s in %s; "
+                         "pyleaks gave the thread back as it was and the "
+                         "target carries on as before"
+                         % (callee, signal.Signals(sig).name, where),
+                         "Please report this, with the output of 'py-bt'")
+
+    def _take_back(self, tid, sig, saved, saved_xstate):
+        """Stop a call that did not end in time and restore the thread."""
+        ptrace.tgkill(self.pid, tid, sig)
+        while True:
+            got = self._wait_stop(tid, deadline=time.monotonic() + 2.0)
+            if got is None or got == sig:
+                break
+            if got in JOB_STOPS:
+                self.resend.append(got)
+                ptrace.cont(tid)
+            else:
+                ptrace.cont(tid, 0 if got in FAULTS else got)
+        ptrace.set_regs(tid, saved)
+        ptrace.set_xstate(tid, saved_xstate)
+
+    def after(self, tid):
+        """Job-control stops that arrived meanwhile go to the program now:
+        it stops once gdb lets it run, as it would have."""
+        while self.resend:
+            ptrace.tgkill(self.pid, tid, self.resend.pop(0))
+
+
+def _symbol(pc):
+    try:
+        block = gdb.block_for_pc(pc)
+        if block is not None and block.function is not None:
+            return block.function.print_name
+    except (gdb.error, RuntimeError):
+        pass
+    try:
+        text = gdb.execute("info symbol %#x" % pc, to_string=True).strip()
+        if not text.startswith("No symbol"):
+            return text.split(" in section")[0]
+    except gdb.error:
+        pass
+    return "%#x" % pc
