@@ -35,6 +35,7 @@ pyl_engine_sources = \
 	helper/pyobj/sizes.c helper/pyobj/sizes.h \
 	helper/query/sort.c helper/query/sort.h \
 	helper/pyobj/types.c helper/pyobj/types.h \
+	helper/pyobj/validate.c helper/pyobj/validate.h \
 	helper/backend/util.c helper/backend/util.h \
 	helper/graph/walk.c helper/graph/walk.h
 
@@ -72,7 +73,8 @@ helper_tests_unit_SOURCES = $(pyl_engine_sources) \
 	helper/tests/test_nomalloc.c \
 	helper/tests/test_objtab.c \
 	helper/tests/test_roots.c \
-	helper/tests/test_sort.c
+	helper/tests/test_sort.c \
+	helper/tests/test_validate.c
 helper_tests_unit_CPPFLAGS = $(pyl_engine_cppflags)
 # --enable-asan/--enable-ubsan instrument the tests (never the .so).
 helper_tests_unit_CFLAGS = $(AM_CFLAGS) $(SANITIZE_CFLAGS)

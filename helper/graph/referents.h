@@ -24,8 +24,10 @@ bool pyl_object_is_gc(const struct pyl_type *ty, uint64_t addr);
 
 struct pyl_ctx;
 
-/* Visit the referents of a GC-managed object. */
-void pyl_referents(struct pyl_ctx *c, const struct pyl_type *ty, uint64_t addr,
+/* Visit the referents of a GC-managed object that pyl_validate()
+ * accepted.  False when reading the object faulted and was abandoned
+ * (then some referents may have been visited, or none). */
+bool pyl_referents(struct pyl_ctx *c, const struct pyl_type *ty, uint64_t addr,
                    pyl_visit_fn visit, void *arg);
 
 #endif /* PYL_REFERENTS_H */

@@ -1,9 +1,11 @@
 /* walk.c — GC list seeding and the batched traversal loop. */
 #include "walk.h"
 
+#include "control.h"
 #include "engine.h"
 #include "referents.h"
 #include "sizes.h"
+#include "validate.h"
 
 enum {
   PYL_BATCH = 256, /* referents resolved together */
@@ -28,6 +30,13 @@ struct walk {
   uint64_t src_addr;
   int status;
   bool check_prev; /* false while a collection keeps gc_refs in _gc_prev */
+  /* Objects counted but not to be traversed, in increasing index order
+   * (discovery order is table order), so the traversal consumes them
+   * with one compare per object.  Grows in the work arena after buf. */
+  uint32_t *skip;
+  uint64_t skip_at; /* byte offset of skip[] in the work arena */
+  uint32_t n_skip;
+  uint32_t next_skip;
 };
 
 static void fail(struct walk *w, int status, const char *why) {
@@ -43,6 +52,10 @@ static void out_of_memory(struct walk *w) {
     pyl_sbuf_dec(w->msg, w->c->tab.n);
     pyl_sbuf_str(w->msg, " objects");
   }
+}
+
+static void aborted(struct walk *w) {
+  fail(w, PYL_EABORTED, pyl_control_why());
 }
 
 static void drop(struct walk *w, const struct ref *r, const char *why) {
@@ -65,6 +78,49 @@ static void drop(struct walk *w, const struct ref *r, const char *why) {
   }
 }
 
+static void implausible_refcnt(struct walk *w, uint64_t addr, int64_t refcnt) {
+  struct pyl_sbuf b;
+  if (!pyl_warn(w->c, &b)) {
+    return;
+  }
+  pyl_sbuf_str(&b, "object ");
+  pyl_sbuf_hex(&b, addr);
+  pyl_sbuf_str(&b, " has an implausible refcount (");
+  if (refcnt < 0) {
+    pyl_sbuf_str(&b, "-");
+  }
+  pyl_sbuf_dec(&b, refcnt < 0 ? -(uint64_t)refcnt : (uint64_t)refcnt);
+  pyl_sbuf_str(&b, ")");
+}
+
+static void skipped(struct walk *w, uint64_t addr, const char *why) {
+  struct pyl_sbuf b;
+  if (!pyl_warn(w->c, &b)) {
+    return;
+  }
+  pyl_sbuf_str(&b, "skipped object ");
+  pyl_sbuf_hex(&b, addr);
+  pyl_sbuf_str(&b, " (");
+  pyl_sbuf_str(&b, why);
+  pyl_sbuf_str(&b, ")");
+}
+
+/* Count the object but never traverse it. */
+static void skip(struct walk *w, uint32_t idx, uint64_t addr, const char *why) {
+  struct pyl_arena *a = &w->c->work;
+  uint64_t end = w->skip_at + ((uint64_t)w->n_skip + 1) * sizeof(uint32_t);
+  if (end > a->committed && !pyl_arena_commit(a, end)) {
+    fail(w, PYL_ECORRUPT, "too many corrupt objects to skip (");
+    if (w->status == PYL_ECORRUPT) {
+      pyl_sbuf_dec(w->msg, w->n_skip);
+      pyl_sbuf_str(w->msg, "): is this a CPython heap?");
+    }
+    return;
+  }
+  w->skip[w->n_skip++] = idx;
+  skipped(w, addr, why);
+}
+
 /* A referent not in the table (its probe stopped at stop): validate it,
  * add it, size it. */
 static void discover(struct walk *w, const struct ref *r,
@@ -84,19 +140,29 @@ static void discover(struct walk *w, const struct ref *r,
     drop(w, r, "skipped object with an implausible type at");
     return;
   }
+  struct pyl_type *ty = &c->types.rec[tid];
   /* tp_traverse and the size rules read the whole fixed part. */
-  if (pyl_mem_ptr(&c->mem, r->addr, c->types.rec[tid].basicsize) == NULL) {
+  const void *body = pyl_mem_ptr(&c->mem, r->addr, ty->basicsize);
+  if (body == NULL) {
     drop(w, r, "skipped object cut off by unmapped memory at");
     return;
   }
+  const char *bad = pyl_validate(c, ty, r->addr, body);
   uint32_t idx = pyl_objtab_add_at(&c->tab, r->addr, r->hash, stop, tid);
   if (idx == PYL_NONE) {
     out_of_memory(w);
     return;
   }
-  struct pyl_type *ty = &c->types.rec[tid];
-  uint64_t size =
-      pyl_object_size(c, ty, r->addr, pyl_object_is_gc(ty, r->addr));
+  int64_t refcnt = pyl_ld_i64(body, c->L->ob_refcnt_off);
+  if (!pyl_refcnt_plausible(refcnt)) {
+    implausible_refcnt(w, r->addr, refcnt);
+  }
+  bool is_gc = pyl_object_is_gc(ty, r->addr);
+  uint64_t size = bad == NULL ? pyl_object_size(c, ty, r->addr, is_gc)
+                              : pyl_object_base_size(c, ty, is_gc);
+  if (bad != NULL) {
+    skip(w, idx, r->addr, bad);
+  }
   ty->count++;
   ty->bytes += size;
   c->total_bytes += size;
@@ -156,55 +222,86 @@ static int visit(void *obj, void *arg) {
   return 0;
 }
 
-static void corrupt(struct walk *w, unsigned list, uint64_t at,
-                    const char *why) {
-  fail(w, PYL_ECORRUPT, "GC list ");
-  if (w->status == PYL_ECORRUPT) {
-    pyl_sbuf_dec(w->msg, list);
-    pyl_sbuf_str(w->msg, " is inconsistent at ");
-    pyl_sbuf_hex(w->msg, at);
-    pyl_sbuf_str(w->msg, ": ");
-    pyl_sbuf_str(w->msg, why);
+/* A GC list that cannot be followed past `at` (a list head, or the
+ * object whose link is bad): the objects after the break are still found
+ * through the references of the others. */
+static void broken_list(struct walk *w, unsigned list, const char *where,
+                        uint64_t at, const char *why) {
+  struct pyl_sbuf b;
+  if (!pyl_warn(w->c, &b)) {
+    return;
   }
+  pyl_sbuf_str(&b, "GC list ");
+  pyl_sbuf_dec(&b, list);
+  pyl_sbuf_str(&b, " broken ");
+  pyl_sbuf_str(&b, where);
+  pyl_sbuf_str(&b, " ");
+  pyl_sbuf_hex(&b, at);
+  pyl_sbuf_str(&b, ": ");
+  pyl_sbuf_str(&b, why);
 }
 
 /* Seed the table with one GC list, checking its links as we go. */
 static void seed_list(struct walk *w, unsigned list) {
   struct pyl_ctx *c = w->c;
+  uint64_t gch = c->L->sizeof_gc_head;
   uint64_t head = pyl_layout_gc_list(c->L, list);
-  const void *hp = pyl_mem_ptr(&c->mem, head, c->L->sizeof_gc_head);
+  const void *hp = pyl_mem_ptr(&c->mem, head, gch);
   if (hp == NULL) {
-    corrupt(w, list, head, "list head unreadable");
+    broken_list(w, list, "at its head", head, "unreadable");
     return;
   }
   uint64_t prev = head;
   uint64_t x = pyl_ld_u64(hp, 0) & ~(uint64_t)PYL_GC_MASK;
   uint64_t steps = 0;
   while (x != head && w->status == PYL_OK) {
+    if (!pyl_control_tick()) {
+      aborted(w);
+      return;
+    }
     const void *xp = NULL;
     if (x % 8 == 0) {
-      xp = pyl_mem_ptr(&c->mem, x, c->L->sizeof_gc_head + PYL_HEADER);
+      xp = pyl_mem_ptr(&c->mem, x, gch + PYL_HEADER);
     }
     if (xp == NULL) {
-      corrupt(w, list, prev, "next link points to unreadable memory");
+      if (prev == head) {
+        broken_list(w, list, "at its head", head,
+                    "next link points to unreadable memory");
+      } else {
+        broken_list(w, list, "after object", prev + gch,
+                    "its next link points to unreadable memory");
+      }
       return;
     }
     if (w->check_prev && (pyl_ld_u64(xp, 8) & ~(uint64_t)PYL_GC_MASK) != prev) {
-      corrupt(w, list, x, "prev link does not match");
+      broken_list(w, list, "at object", x + gch,
+                  "its prev link does not match");
       return;
     }
     if (++steps > c->tab.max_objs) {
-      corrupt(w, list, x, "longer than any heap (a loop?)");
+      broken_list(w, list, "at object", x + gch,
+                  "longer than any heap (a loop?)");
       return;
     }
-    push(w, x + c->L->sizeof_gc_head, PYL_NO_SLOT, list);
+    push(w, x + gch, PYL_NO_SLOT, list);
     prev = x;
     x = pyl_ld_u64(xp, 0) & ~(uint64_t)PYL_GC_MASK;
   }
   if (w->status == PYL_OK && w->check_prev &&
       (pyl_ld_u64(hp, 8) & ~(uint64_t)PYL_GC_MASK) != prev) {
-    corrupt(w, list, head, "head prev link does not match the last node");
+    broken_list(w, list, "at its head", head,
+                "its prev link does not match the last object");
   }
+}
+
+/* Forget what a traversal abandoned midway had visited: its edges (the
+ * slots from `first` on, buffered or resolved).  Objects it discovered
+ * stay: each was validated as an object by itself. */
+static void unvisit(struct walk *w, uint64_t first) {
+  while (w->n > 0 && w->buf[w->n - 1].slot > first) {
+    w->n--;
+  }
+  w->c->csr.n_edges = first;
 }
 
 static void traverse_all(struct walk *w) {
@@ -220,6 +317,14 @@ static void traverse_all(struct walk *w) {
     if (i + PYL_AHEAD < t->n) {
       __builtin_prefetch(pyl_host_ptr(t->addr[i + PYL_AHEAD]));
     }
+    if (!pyl_control_tick()) {
+      aborted(w);
+      break;
+    }
+    if (w->next_skip < w->n_skip && w->skip[w->next_skip] == i) {
+      w->next_skip++;
+      continue;
+    }
     const struct pyl_type *ty = &c->types.rec[t->type[i]];
     uint64_t obj = t->addr[i];
     if (!pyl_object_is_gc(ty, obj)) {
@@ -230,7 +335,11 @@ static void traverse_all(struct walk *w) {
       break;
     }
     w->src_addr = obj;
-    pyl_referents(c, ty, obj, visit, w);
+    uint64_t first = c->csr.n_edges;
+    if (!pyl_referents(c, ty, obj, visit, w)) {
+      unvisit(w, first);
+      skipped(w, obj, "fault in its tp_traverse");
+    }
   }
 }
 
@@ -253,6 +362,8 @@ int pyl_walk(struct pyl_ctx *c, uint64_t flags, struct pyl_sbuf *msg) {
     out_of_memory(&w);
     return w.status;
   }
+  w.skip_at = c->work.used;
+  w.skip = (uint32_t *)(void *)(c->work.base + w.skip_at);
   for (unsigned l = 0; l < c->L->gc_list_count && w.status == PYL_OK; l++) {
     seed_list(&w, l);
   }

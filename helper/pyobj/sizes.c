@@ -70,6 +70,18 @@ static uint64_t int_digits(struct pyl_ctx *c, const struct pyl_type *ty,
   return ty->itemsize * ndigits;
 }
 
+uint64_t pyl_object_base_size(struct pyl_ctx *c, const struct pyl_type *ty,
+                              bool is_gc) {
+  uint64_t size = ty->basicsize;
+  if (is_gc) {
+    size += c->L->sizeof_gc_head;
+  }
+  if (ty->preheader) {
+    size += c->L->preheader_size;
+  }
+  return size;
+}
+
 uint64_t pyl_object_size(struct pyl_ctx *c, const struct pyl_type *ty,
                          uint64_t addr, bool is_gc) {
   uint64_t size = ty->basicsize;
@@ -98,11 +110,5 @@ uint64_t pyl_object_size(struct pyl_ctx *c, const struct pyl_type *ty,
   case PYL_SIZE_FIXED:
     break;
   }
-  if (is_gc) {
-    size += c->L->sizeof_gc_head;
-  }
-  if (ty->preheader) {
-    size += c->L->preheader_size;
-  }
-  return size;
+  return size - ty->basicsize + pyl_object_base_size(c, ty, is_gc);
 }

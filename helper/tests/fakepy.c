@@ -9,6 +9,9 @@
 
 #define TPF_HEAPTYPE (1ull << 9)
 #define TPF_HAVE_GC (1ull << 14)
+#define TPF_LIST_SUBCLASS (1ull << 25)
+#define TPF_TUPLE_SUBCLASS (1ull << 26)
+#define TPF_DICT_SUBCLASS (1ull << 29)
 #define TPF_TYPE_SUBCLASS (1ull << 31)
 
 static int box_traverse(void *self, int (*visit)(void *, void *), void *arg) {
@@ -16,6 +19,63 @@ static int box_traverse(void *self, int (*visit)(void *, void *), void *arg) {
   for (int64_t i = 0; i < o->ob_size; i++) {
     if (o->items[i] != 0) {
       int r = visit((void *)(uintptr_t)o->items[i], arg);
+      if (r != 0) {
+        return r;
+      }
+    }
+  }
+  return 0;
+}
+
+static int list_traverse(void *self, int (*visit)(void *, void *), void *arg) {
+  struct fake_list *o = self;
+  for (int64_t i = o->ob_size; --i >= 0;) {
+    if (o->ob_item[i] != 0) {
+      int r = visit((void *)(uintptr_t)o->ob_item[i], arg);
+      if (r != 0) {
+        return r;
+      }
+    }
+  }
+  return 0;
+}
+
+/* 3.12's dict_traverse, general and unicode entries. */
+static int dict_traverse(void *self, int (*visit)(void *, void *), void *arg) {
+  struct fake_dict *d = self;
+  struct fake_keys *k = d->ma_keys;
+  int64_t n = k->dk_nentries;
+  uint64_t *entries =
+      (uint64_t *)(void *)((char *)k->dk_indices +
+                           ((size_t)1 << k->dk_log2_index_bytes));
+  for (int64_t i = 0; i < n; i++) {
+    uint64_t key;
+    uint64_t value;
+    if (k->dk_kind == 0) {
+      key = entries[3 * i + 1];
+      value = entries[3 * i + 2];
+    } else {
+      key = entries[2 * i];
+      value = d->ma_values != NULL ? d->ma_values[i] : entries[2 * i + 1];
+    }
+    if (value != 0) {
+      int r = visit((void *)(uintptr_t)value, arg);
+      if (r == 0 && k->dk_kind == 0) {
+        r = visit((void *)(uintptr_t)key, arg);
+      }
+      if (r != 0) {
+        return r;
+      }
+    }
+  }
+  return 0;
+}
+
+static int set_traverse(void *self, int (*visit)(void *, void *), void *arg) {
+  struct fake_set *s = self;
+  for (int64_t i = 0; i <= s->mask; i++) {
+    if (s->table[i].key != 0) {
+      int r = visit((void *)(uintptr_t)s->table[i].key, arg);
       if (r != 0) {
         return r;
       }
@@ -55,6 +115,16 @@ void fakepy_init(struct fakepy *f) {
   init_type(f, &f->b_foo, "b.Foo", 24, 8, TPF_HAVE_GC);
   init_type(f, &f->maybe, "maybe", 24, 8, TPF_HAVE_GC);
   f->maybe.tp_is_gc = maybe_is_gc;
+  init_type(f, &f->list, "list", (int64_t)sizeof(struct fake_list), 0,
+            TPF_HAVE_GC | TPF_LIST_SUBCLASS);
+  f->list.tp_traverse = list_traverse;
+  init_type(f, &f->tuple, "tuple", 24, 8, TPF_HAVE_GC | TPF_TUPLE_SUBCLASS);
+  init_type(f, &f->dict, "dict", (int64_t)sizeof(struct fake_dict), 0,
+            TPF_HAVE_GC | TPF_DICT_SUBCLASS);
+  f->dict.tp_traverse = dict_traverse;
+  init_type(f, &f->set, "set", (int64_t)sizeof(struct fake_set), 0,
+            TPF_HAVE_GC);
+  f->set.tp_traverse = set_traverse;
   for (int i = 0; i < 4; i++) {
     f->lists[i].next = (uint64_t)(uintptr_t)&f->lists[i];
     f->lists[i].prev = (uint64_t)(uintptr_t)&f->lists[i];
@@ -172,4 +242,80 @@ struct fake_obj *fakepy_box(struct fakepy *f, struct fake_type *t, int64_t n,
 struct fake_gc *fakepy_gc(struct fake_obj *o) {
   return (struct fake_gc *)(void *)((unsigned char *)o -
                                     sizeof(struct fake_gc));
+}
+
+void fakepy_builtins(struct fakepy *f, struct pyl_layout *L) {
+  L->list_type = (uint64_t)(uintptr_t)&f->list;
+  L->tuple_type = (uint64_t)(uintptr_t)&f->tuple;
+  L->dict_type = (uint64_t)(uintptr_t)&f->dict;
+  L->set_type = (uint64_t)(uintptr_t)&f->set;
+}
+
+void *fakepy_gc_new(struct fakepy *f, struct fake_type *t, size_t size,
+                    int list) {
+  size_t total = (sizeof(struct fake_gc) + size + 15) / 16 * 16;
+  unsigned char *mem = aligned_alloc(16, total);
+  memset(mem, 0, total);
+  struct fake_gc *g = (struct fake_gc *)(void *)mem;
+  struct fake_obj *o = (struct fake_obj *)(void *)(mem + sizeof(*g));
+  o->ob_refcnt = 1;
+  o->ob_type = t;
+  if (list >= 0) {
+    track(&f->lists[list], g);
+  }
+  return o;
+}
+
+struct fake_list *fakepy_list(struct fakepy *f, int64_t n, int list) {
+  struct fake_list *l = fakepy_gc_new(f, &f->list, sizeof(*l), list);
+  l->ob_size = n;
+  l->allocated = n;
+  if (n > 0) {
+    l->ob_item = aligned_alloc(16, ((size_t)n * 8 + 15) / 16 * 16);
+    memset(l->ob_item, 0, (size_t)n * 8);
+  }
+  return l;
+}
+
+struct fake_obj *fakepy_tuple(struct fakepy *f, int64_t n, int list) {
+  struct fake_obj *t =
+      fakepy_gc_new(f, &f->tuple, sizeof(*t) + (size_t)n * 8, list);
+  t->ob_size = n;
+  return t;
+}
+
+struct fake_set *fakepy_set(struct fakepy *f, const uint64_t *keys, int n,
+                            int list) {
+  struct fake_set *s = fakepy_gc_new(f, &f->set, sizeof(*s), list);
+  s->mask = 7;
+  s->table = s->smalltable;
+  for (int i = 0; i < n && i < 8; i++) {
+    s->table[(i * 5 + 1) & 7].key = keys[i];
+  }
+  s->fill = s->used = n;
+  return s;
+}
+
+struct fake_dict *fakepy_dict(struct fakepy *f, const uint64_t *keys,
+                              const uint64_t *values, int n, int list) {
+  enum { LOG2 = 3, SLOTS = 1 << LOG2, ENTRY_WORDS = 3 };
+  struct fake_dict *d = fakepy_gc_new(f, &f->dict, sizeof(*d), list);
+  size_t size = sizeof(struct fake_keys) + SLOTS + 5 * ENTRY_WORDS * 8;
+  struct fake_keys *k = aligned_alloc(16, (size + 15) / 16 * 16);
+  memset(k, 0, size);
+  k->dk_refcnt = 1;
+  k->dk_log2_size = LOG2;
+  k->dk_log2_index_bytes = LOG2;
+  k->dk_kind = 0;
+  k->dk_nentries = n;
+  k->dk_usable = (SLOTS << 1) / 3 - n;
+  uint64_t *entries = (uint64_t *)(void *)((char *)k->dk_indices + SLOTS);
+  for (int i = 0; i < n && i < 5; i++) {
+    entries[ENTRY_WORDS * i] = (uint64_t)i; /* the hash */
+    entries[ENTRY_WORDS * i + 1] = keys[i];
+    entries[ENTRY_WORDS * i + 2] = values[i];
+  }
+  d->ma_keys = k;
+  d->ma_used = n;
+  return d;
 }

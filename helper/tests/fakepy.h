@@ -11,6 +11,7 @@
 
 #include "pyleaks_abi.h"
 
+#include <stddef.h>
 #include <stdint.h>
 
 /* Laid out like the first fields a PyTypeObject needs (offsets are what
@@ -54,6 +55,14 @@ struct fakepy {
   struct fake_type maybe;  /* "maybe": GC, tp_is_gc says no when size 0 */
   struct fake_gc lists[4];
   int collecting;
+  /* Builtin-shaped containers at the 3.12 offsets fakepy_layout()
+   * announces, whose tp_traverse reads them as CPython's does (so a
+   * corrupt one crashes the test unless the helper skips it).  Not the
+   * layout's builtins unless fakepy_builtins() says so. */
+  struct fake_type list;  /* "list" */
+  struct fake_type tuple; /* "tuple" */
+  struct fake_type dict;  /* "dict": combined tables, any dk_kind */
+  struct fake_type set;   /* "set" */
 };
 
 void fakepy_init(struct fakepy *f);
@@ -71,5 +80,73 @@ struct fake_obj *fakepy_box(struct fakepy *f, struct fake_type *t, int64_t n,
 
 /* The GC header of a container. */
 struct fake_gc *fakepy_gc(struct fake_obj *o);
+
+/* PyListObject, PyDictObject, PyDictKeysObject (3.12), PySetObject. */
+struct fake_list {
+  uint64_t ob_refcnt;
+  struct fake_type *ob_type;
+  int64_t ob_size;
+  uint64_t *ob_item;
+  int64_t allocated;
+};
+
+struct fake_dict {
+  uint64_t ob_refcnt;
+  struct fake_type *ob_type;
+  int64_t ma_used;
+  uint64_t ma_version_tag;
+  struct fake_keys *ma_keys;
+  uint64_t *ma_values;
+};
+
+struct fake_keys {
+  int64_t dk_refcnt;
+  uint8_t dk_log2_size;
+  uint8_t dk_log2_index_bytes;
+  uint8_t dk_kind;
+  uint8_t pad;
+  uint32_t dk_version;
+  int64_t dk_usable;
+  int64_t dk_nentries;
+  int8_t dk_indices[]; /* then the entries */
+};
+
+struct fake_setentry {
+  uint64_t key;
+  int64_t hash;
+};
+
+struct fake_set {
+  uint64_t ob_refcnt;
+  struct fake_type *ob_type;
+  int64_t fill;
+  int64_t used;
+  int64_t mask;
+  struct fake_setentry *table;
+  int64_t hash;
+  int64_t finger;
+  struct fake_setentry smalltable[8];
+  uint64_t weakreflist;
+};
+
+/* Point the layout's list/tuple/dict/set types at the fake ones. */
+void fakepy_builtins(struct fakepy *f, struct pyl_layout *L);
+
+/* A zeroed GC object of `size` bytes and type t (refcount 1), tracked on
+ * GC list `list` when list >= 0. */
+void *fakepy_gc_new(struct fakepy *f, struct fake_type *t, size_t size,
+                    int list);
+
+/* A list of n items (allocated == n), a tuple of n items (set by the
+ * caller), a set of the given items. */
+struct fake_list *fakepy_list(struct fakepy *f, int64_t n, int list);
+struct fake_obj *fakepy_tuple(struct fakepy *f, int64_t n, int list);
+struct fake_set *fakepy_set(struct fakepy *f, const uint64_t *keys, int n,
+                            int list);
+
+/* A dict with a combined table of 8 slots (general entries) holding the
+ * n (<= 5) key/value pairs. */
+struct fake_dict *fakepy_dict(struct fakepy *f, const uint64_t *keys,
+                              const uint64_t *values, int n, int list);
 
 #endif /* PYL_FAKEPY_H */
