@@ -6,6 +6,8 @@ import re
 
 import harness
 
+DEFAULT_MAX = 100  # py-objects without --max (docs/usage.md)
+
 
 def _resolve(session, name):
     """(json, [(address, [type, repr] or None)]) for a py-objects section."""
@@ -19,7 +21,7 @@ def _check_instances(session, section, qualified, limit=None):
     want = session.ready["expect"][qualified]
     assert j["type"] == qualified
     assert j["count"] == want, "count %d, the target has %d" % (j["count"], want)
-    shown = min(want, limit) if limit is not None else min(want, 20)
+    shown = min(want, limit if limit is not None else DEFAULT_MAX)
     assert len(j["objects"]) == shown, "%d objects listed, expected %d" % (len(j["objects"]), shown)
     addrs = [a for a, _ in resolved]
     assert len(set(addrs)) == len(addrs), "an address is listed twice"
@@ -37,7 +39,7 @@ def test_short_name_and_limit(session):
 
 
 def test_module_class_default_limit(session):
-    """Handler's module is app.handlers; without --limit 20 are shown."""
+    """Handler's module is app.handlers; without --max 100 are shown."""
     _check_instances(session, "handler_default", "app.handlers.Handler")
 
 

@@ -94,7 +94,7 @@ ENTRY_POINTS = {
     "pyl_objects": 2,
     "pyl_roots_list": 2,
     "pyl_chain": 3,
-    "pyl_refs": 2,
+    "pyl_refs": 3,
     "pyl_backrefs": 4,
     "pyl_invalidate": 0,
     "pyl_release": 0,

@@ -98,10 +98,25 @@ def check(res, what):
 def _call(ctx, name, *args):
     try:
         return ctx.helper.call(name, *args)
-    except PyleaksError:
-        raise
+    except PyleaksError as exc:
+        if interrupts.wants_out() is None:
+            raise
+        raise PyleaksError(str(exc).rstrip(".") + "; " +
+                           give_back(ctx.target.pid)) from None
     except gdb.error as exc:
         raise translate(exc, ctx.target.pid) from None
+
+
+def give_back(pid):
+    """gdb was asked to go away: unload the helper and detach now, so that
+    what happens to gdb next cannot touch the target.  Says what was
+    done."""
+    try:
+        release(pid, quiet=True)
+        gdb.execute("detach", to_string=True)
+    except gdb.error as exc:
+        return "detaching failed (%s)" % exc
+    return "pyleaks unloaded its helper and detached from process %d" % pid
 
 
 def census(sort, top, force):
@@ -114,6 +129,8 @@ def census(sort, top, force):
 
 def objects(type_name, limit, force):
     """(Context, Result with object rows) for live objects of a type."""
+    if not type_name.strip():
+        raise PyleaksError("give a type name, as py-leaks shows it")
     encoded = type_name.encode("utf-8")
     ctx = prepare(force)
     if len(encoded) + 1 > ctx.helper.arg_size:
@@ -190,11 +207,12 @@ def chain_for_type(type_name, all_roots, max_chains, force):
     return ctx, result.chain_result(check(res, "py-chain --type"))
 
 
-def refs(address, force):
+def refs(address, force, max_rows=0):
     """(Context, result.RefsResult): what the object refers to, each
-    referent once per reference, in tp_traverse order, labelled."""
+    referent once per reference, in reading order, labelled; the first
+    max_rows of them (0 = all), n_total counting them all."""
     ctx = prepare(force)
-    raw = _call(ctx, "pyl_refs", address, _flags(force))
+    raw = _call(ctx, "pyl_refs", address, max_rows, _flags(force))
     res = _object_query(ctx, result.read(raw, abi.RESULT_REFS), "py-refs")
     return ctx, result.refs_result(res, backward=False)
 

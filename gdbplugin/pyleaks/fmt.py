@@ -26,6 +26,16 @@ def size(n):
     return "%d B" % n
 
 
+def showing(shown, total, what, order=""):
+    """The line under a list cut at --max: '(showing 100 of 1,000,000
+    references, in reading order; --max N for more)'; None when nothing
+    was left out."""
+    if shown >= total:
+        return None
+    return "(showing %s of %s %s%s; --max N for more)" % (
+        count(shown), count(total), what, ", " + order if order else "")
+
+
 def table(headers, rows, right=()):
     """Plain-text table; columns whose index is in `right` are
     right-aligned."""
@@ -93,6 +103,11 @@ def parse_address(text):
                 value = int(gdb.parse_and_eval(text))
             except (gdb.error, ValueError, OverflowError):
                 value = None
+    if value == 0:
+        # Said like the helper says the other addresses of no object.
+        raise PyleaksError(
+            "0x0 is not a live Python object: it is the null pointer",
+            "Give the address of a live object, e.g. from py-objects")
     if value is None or not 0 < value < 1 << 64:
         raise PyleaksError(
             "'%s' is not an address" % text,

@@ -1,6 +1,7 @@
 /* chain.c — backward search to the nearest roots; reachability. */
 #include "chain.h"
 
+#include "control.h"
 #include "objtab.h"
 #include "sort.h"
 
@@ -106,7 +107,7 @@ uint32_t pyl_chain_search(const struct pyl_graph *g,
       return s->n_found;
     }
   }
-  while (head < tail) {
+  while (head < tail && pyl_control_tick()) {
     uint32_t x = queue[head++];
     /* Another root ends its chain: what holds it matters less than it. */
     if (x == target || !pyl_bit(rs->is_root, x)) {
@@ -159,7 +160,7 @@ uint32_t pyl_bfs_forward(const struct pyl_graph *g, const uint32_t *src,
       }
     }
   }
-  for (uint32_t head = 0; head < tail; head++) {
+  for (uint32_t head = 0; head < tail && pyl_control_tick(); head++) {
     uint32_t x = queue[head];
     for (uint32_t k = g->offs[x]; k < g->offs[x + 1]; k++) {
       uint32_t y = g->edges[k];
@@ -200,7 +201,7 @@ bool pyl_chain_unreachable(const struct pyl_graph *g,
   out->referrers = s->n_seen - 1;
   out->garbage = s->n_seen;
   out->cycle_group = 0;
-  for (uint32_t i = 0; i < n_fwd; i++) {
+  for (uint32_t i = 0; i < n_fwd && pyl_control_tick(); i++) {
     uint32_t x = queue[i];
     if (pyl_bit(s->seen, x)) {
       out->cycle_group++;

@@ -4,7 +4,9 @@
  *
  * Pure graph algorithms on dense indices (no target memory), so the unit
  * tests run them on synthetic graphs.  Every buffer comes from an arena
- * (the caller's scratch); nothing is allocated per object.
+ * (the caller's scratch); nothing is allocated per object.  Each search is
+ * linear in the edges it follows, and ends early, its answer incomplete,
+ * when pyl_control_tick() says stop: the caller checks that afterwards.
  *
  * Chains: a breadth-first search backwards from the target over the
  * reverse edges until it meets an object some root holds.  Root objects

@@ -1,6 +1,8 @@
 /* rev.c — reverse edges by counting sort of the CSR. */
 #include "rev.h"
 
+#include "control.h"
+
 enum {
   PYL_ARENA_FLOOR = 1 << 20,
 };
@@ -58,6 +60,9 @@ bool pyl_rev_build(struct pyl_rev *r, const struct pyl_csr *g, uint32_t n) {
     offs[i + 1] += offs[i];
   }
   for (uint32_t src = 0; src < n; src++) {
+    if (!pyl_control_tick()) {
+      return false;
+    }
     for (uint32_t k = g->offs[src]; k < g->offs[src + 1]; k++) {
       r->edges[offs[edges[k]]++] = src;
     }

@@ -30,7 +30,8 @@ bool pyl_rev_init(struct pyl_rev *r, uint32_t max_objs, uint64_t max_edges);
 void pyl_rev_clear(struct pyl_rev *r);
 void pyl_rev_release(struct pyl_rev *r);
 
-/* Build the reverse of the n-object graph g.  False when out of memory. */
+/* Build the reverse of the n-object graph g.  False when out of memory
+ * or told to stop (pyl_control_tick()); then it is not built. */
 bool pyl_rev_build(struct pyl_rev *r, const struct pyl_csr *g, uint32_t n);
 
 /* References to object i found in the graph. */

@@ -21,10 +21,13 @@ void pyl_put_name(struct pyl_ctx *c, uint64_t addr, struct pyl_sbuf *b) {
   }
 }
 
-static void put_escaped(struct pyl_sbuf *b, const char *s, bool cut) {
+/* s[0..len) quoted, as Python's repr escapes it (NUL bytes included). */
+static void put_escaped(struct pyl_sbuf *b, const char *s, size_t len,
+                        bool cut) {
   static const char hex[] = "0123456789abcdef";
   pyl_sbuf_str(b, "'");
-  for (const unsigned char *p = (const unsigned char *)s; *p != '\0'; p++) {
+  const unsigned char *end = (const unsigned char *)s + len;
+  for (const unsigned char *p = (const unsigned char *)s; p < end; p++) {
     char esc[5] = {'\\', 0, 0, 0, 0};
     if (*p == '\\' || *p == '\'') {
       esc[1] = (char)*p;
@@ -49,22 +52,21 @@ static void put_escaped(struct pyl_sbuf *b, const char *s, bool cut) {
 static void repr_str(struct pyl_ctx *c, uint64_t addr, struct pyl_sbuf *b) {
   char buf[PYL_KEY_CHARS * 4 + 8];
   struct pyl_str h;
+  size_t len = 0;
   if (!pyl_str_header(c, addr, &h) ||
-      !pyl_str_utf8(c, addr, buf, sizeof(buf))) {
+      !pyl_str_utf8_raw(c, addr, buf, sizeof(buf), &len)) {
     pyl_sbuf_str(b, "<str>");
     return;
   }
   /* Cut at PYL_KEY_CHARS code points (UTF-8 continuation bytes skipped). */
   size_t chars = 0;
   size_t i = 0;
-  for (; buf[i] != '\0'; i++) {
+  for (; i < len; i++) {
     if (((unsigned char)buf[i] & 0xc0) != 0x80 && chars++ == PYL_KEY_CHARS) {
       break;
     }
   }
-  bool cut = buf[i] != '\0' || h.length > chars;
-  buf[i] = '\0';
-  put_escaped(b, buf, cut);
+  put_escaped(b, buf, i, i < len || h.length > chars);
 }
 
 bool pyl_int_value(struct pyl_ctx *c, uint64_t addr, int64_t *out) {
@@ -112,17 +114,16 @@ static void repr_bytes(struct pyl_ctx *c, uint64_t addr, struct pyl_sbuf *b) {
   }
   for (int64_t i = 0; i < k; i++) {
     unsigned char ch = pyl_ld_u8(p, (uint64_t)i);
-    /* Non-ASCII bytes would need \x escapes of their own: cut there. */
+    /* Non-ASCII bytes would be UTF-8 to put_escaped: cut there. */
     buf[i] = '\0';
-    if (ch != 0 && ch < 0x80) {
+    if (ch < 0x80) {
       buf[i] = (char)ch;
     } else {
       k = i;
     }
   }
-  buf[k] = '\0';
   pyl_sbuf_str(b, "b");
-  put_escaped(b, buf, k < n);
+  put_escaped(b, buf, (size_t)k, k < n);
 }
 
 /* A value that is not a tuple (tuples inside tuples show as (...)). */

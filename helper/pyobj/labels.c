@@ -5,7 +5,8 @@
 #include "keyrepr.h"
 #include "pydict.h"
 #include "pystr.h"
-#include "sort.h"
+#include "chain.h"
+#include "control.h"
 
 enum {
   PYL_MAX_ITEMS = 1 << 28, /* tuple sizes we believe */
@@ -78,13 +79,15 @@ void pyl_label_edge(struct pyl_ctx *c, uint32_t src, uint32_t dst,
   pyl_facts_collect(&f, c->tab.addr[src],
                     prev != PYL_NONE ? c->tab.addr[prev] : 0);
   bool done = false;
-  for (uint32_t i = 0; i < f.n && !done; i++) {
+  /* A stop request ends the search: the caller checks and fails. */
+  for (uint32_t i = 0; i < f.n && !done && pyl_control_tick(); i++) {
     if (f.v[i].addr == target) {
       render(c, &f.v[i], b);
       done = true;
     }
   }
-  for (uint32_t k = c->csr.offs[src]; k < c->csr.offs[src + 1] && !done; k++) {
+  for (uint32_t k = c->csr.offs[src];
+       k < c->csr.offs[src + 1] && !done && pyl_control_tick(); k++) {
     if (c->csr.edges[k] == dst) {
       fallback(k - c->csr.offs[src], b);
       done = true;
@@ -94,36 +97,6 @@ void pyl_label_edge(struct pyl_ctx *c, uint32_t src, uint32_t dst,
     pyl_sbuf_str(b, "(not a reference the graph has)");
   }
   c->scratch.used = top;
-}
-
-static int by_addr(uint32_t a, uint32_t b, const void *ctx) {
-  const struct fact *v = ctx;
-  if (v[a].addr != v[b].addr) {
-    return v[a].addr < v[b].addr ? -1 : 1;
-  }
-  return 0; /* stable: decoding order breaks ties */
-}
-
-/* The first fact for addr that no reference took yet, or NULL. */
-static struct fact *take(struct fact *v, const uint32_t *order, uint32_t n,
-                         uint64_t addr) {
-  uint32_t lo = 0;
-  uint32_t hi = n;
-  while (lo < hi) {
-    uint32_t mid = lo + (hi - lo) / 2;
-    if (v[order[mid]].addr < addr) {
-      lo = mid + 1;
-    } else {
-      hi = mid;
-    }
-  }
-  for (; lo < n && v[order[lo]].addr == addr; lo++) {
-    if ((v[order[lo]].kind & PYL_USED) == 0) {
-      v[order[lo]].kind |= PYL_USED;
-      return &v[order[lo]];
-    }
-  }
-  return NULL;
 }
 
 /* ---- a reference through a part the referrer owns ---- */
@@ -317,66 +290,110 @@ bool pyl_label_through(struct pyl_ctx *c, uint32_t owner, uint32_t part,
   }
 }
 
-/* Edges in reading order: by the fact each one took (a list's items by
- * index, a dict's in entry order, then attributes...), the unexplained
- * ones last in graph order. */
-struct edge_order {
-  const uint32_t *match;
-  uint32_t n_facts;
+/* Which reference takes which fact: the k-th reference of src to an
+ * object takes the k-th fact about that object, in decoding order.  So a
+ * fact is a reference's when fewer facts before it are about the same
+ * object than src has references to that object: counting src's
+ * references per referent (an array over the object table, of which only
+ * the referents' entries are touched, and a bitmap saying which those
+ * are) decides each fact in turn.  The facts before the last row shown
+ * are all that is looked at; the references no fact explains (the last
+ * ones to each referent) only when rows are left for them.  Linear in the
+ * references and facts of src: scanning for a fact's reference would be
+ * quadratic when many share a referent (a list of a million Nones),
+ * sorting them n log n and many times the memory. */
+struct counts {
+  uint32_t *n;      /* per object: references of src not taken yet */
+  uint64_t *is_dst; /* per object: a referent of src (n is valid) */
 };
 
-static int by_reading_order(uint32_t a, uint32_t b, const void *ctx) {
-  const struct edge_order *o = ctx;
-  uint64_t ka =
-      o->match[a] != PYL_NONE ? o->match[a] : (uint64_t)o->n_facts + a;
-  uint64_t kb =
-      o->match[b] != PYL_NONE ? o->match[b] : (uint64_t)o->n_facts + b;
-  return ka < kb ? -1 : ka > kb;
+static int count_refs(struct pyl_ctx *c, const uint32_t *edges,
+                      uint32_t n_edges, struct counts *cnt) {
+  cnt->is_dst = pyl_bitmap_new(&c->scratch, c->tab.n);
+  cnt->n = pyl_arena_alloc(&c->scratch, ((size_t)c->tab.n + 1) * 4, 64);
+  if (cnt->is_dst == NULL || cnt->n == NULL) {
+    return PYL_ENOMEM;
+  }
+  for (uint32_t k = 0; k < n_edges; k++) {
+    if (!pyl_control_tick()) {
+      return PYL_EABORTED;
+    }
+    uint32_t d = edges[k];
+    if (!pyl_bit(cnt->is_dst, d)) {
+      pyl_bit_set(cnt->is_dst, d);
+      cnt->n[d] = 0; /* scratch pages may hold old bytes */
+    }
+    cnt->n[d]++;
+  }
+  return PYL_OK;
 }
 
-bool pyl_label_all(struct pyl_ctx *c, uint32_t src, pyl_label_fn fn,
-                   void *arg) {
+/* The references no fact took (the last cnt->n[d] ones to each d), in
+ * graph order, while rows are left. */
+static int unexplained(struct pyl_ctx *c, const uint32_t *edges,
+                       uint32_t n_edges, struct counts *cnt, uint64_t *left,
+                       pyl_label_fn fn, void *arg) {
+  uint64_t *mark = pyl_bitmap_new(&c->scratch, n_edges);
+  if (mark == NULL) {
+    return PYL_ENOMEM;
+  }
+  for (uint32_t k = n_edges; k-- > 0;) {
+    if (!pyl_control_tick()) {
+      return PYL_EABORTED;
+    }
+    if (cnt->n[edges[k]] > 0) {
+      cnt->n[edges[k]]--;
+      pyl_bit_set(mark, k);
+    }
+  }
+  char buf[PYL_LABEL_SIZE];
+  struct pyl_sbuf b;
+  for (uint32_t k = 0; k<n_edges && * left> 0; k++) {
+    if (!pyl_control_tick()) {
+      return PYL_EABORTED;
+    }
+    if (pyl_bit(mark, k)) {
+      pyl_sbuf_init(&b, buf, sizeof(buf));
+      fallback(k, &b);
+      fn(edges[k], buf, arg);
+      --*left;
+    }
+  }
+  return PYL_OK;
+}
+
+int pyl_label_all(struct pyl_ctx *c, uint32_t src, uint64_t max,
+                  pyl_label_fn fn, void *arg) {
   size_t top = c->scratch.used;
+  const uint32_t *edges = c->csr.edges + c->csr.offs[src];
+  uint32_t n_edges = c->csr.offs[src + 1] - c->csr.offs[src];
   struct facts f;
   pyl_facts_begin(&f, c, 0);
   pyl_facts_collect(&f, c->tab.addr[src], 0);
   c->scratch.used = f.start + (size_t)f.n * sizeof(struct fact);
-  uint32_t first = c->csr.offs[src];
-  uint32_t n_edges = c->csr.offs[src + 1] - first;
-  size_t n_max = (f.n > n_edges ? f.n : n_edges) + (size_t)1;
-  uint32_t *order = pyl_arena_alloc(&c->scratch, n_max * 4, 8);
-  uint32_t *tmp = pyl_arena_alloc(&c->scratch, n_max * 4, 8);
-  uint32_t *match = pyl_arena_alloc(&c->scratch, n_max * 4, 8);
-  if (f.oom || order == NULL || tmp == NULL || match == NULL) {
-    c->scratch.used = top;
-    return false;
-  }
-  for (uint32_t i = 0; i < f.n; i++) {
-    order[i] = i;
-  }
-  pyl_sort_u32(order, tmp, f.n, by_addr, f.v);
-  for (uint32_t k = 0; k < n_edges; k++) {
-    const struct fact *x =
-        take(f.v, order, f.n, c->tab.addr[c->csr.edges[first + k]]);
-    match[k] = x != NULL ? (uint32_t)(x - f.v) : PYL_NONE;
-  }
-  for (uint32_t k = 0; k < n_edges; k++) {
-    order[k] = k;
-  }
-  struct edge_order eo = {.match = match, .n_facts = f.n};
-  pyl_sort_u32(order, tmp, n_edges, by_reading_order, &eo);
+  struct counts cnt;
+  int rc = f.oom ? PYL_ENOMEM : count_refs(c, edges, n_edges, &cnt);
+  /* Reading order: the facts in decoding order (a list's items by index,
+   * a dict's in entry order, then attributes...), then the references no
+   * fact explains in graph order.  Only the labels shown are rendered. */
+  uint64_t left = max != 0 ? max : UINT64_MAX;
   char buf[PYL_LABEL_SIZE];
   struct pyl_sbuf b;
-  for (uint32_t i = 0; i < n_edges; i++) {
-    uint32_t k = order[i];
-    pyl_sbuf_init(&b, buf, sizeof(buf));
-    if (match[k] != PYL_NONE) {
-      render(c, &f.v[match[k]], &b);
-    } else {
-      fallback(k, &b);
+  for (uint32_t i = 0; rc == PYL_OK && i < f.n && left > 0; i++) {
+    uint32_t d = pyl_objtab_find(&c->tab, f.v[i].addr);
+    if (!pyl_control_tick()) {
+      rc = PYL_EABORTED;
+    } else if (d != PYL_NONE && pyl_bit(cnt.is_dst, d) && cnt.n[d] > 0) {
+      cnt.n[d]--;
+      pyl_sbuf_init(&b, buf, sizeof(buf));
+      render(c, &f.v[i], &b);
+      fn(d, buf, arg);
+      left--;
     }
-    fn(k, buf, arg);
+  }
+  if (rc == PYL_OK && left > 0) {
+    rc = unexplained(c, edges, n_edges, &cnt, &left, fn, arg);
   }
   c->scratch.used = top;
-  return true;
+  return rc;
 }

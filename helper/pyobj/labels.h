@@ -16,8 +16,8 @@
  * tp_traverse order).
  *
  * Only a few references are labelled per query, so these decode from
- * scratch every time: clarity over speed.  Facts live in the context's
- * scratch arena above its current top, which is given back.
+ * scratch every time; every pass is linear in the referrer's size.  Facts live
+ * in the context's scratch arena above its current top, which is given back.
  */
 #ifndef PYL_LABELS_H
 #define PYL_LABELS_H
@@ -44,15 +44,19 @@ void pyl_label_edge(struct pyl_ctx *c, uint32_t src, uint32_t dst,
 bool pyl_label_through(struct pyl_ctx *c, uint32_t owner, uint32_t part,
                        uint32_t dst, struct pyl_sbuf *b);
 
-/* Called for each reference of src, k its position in the graph. */
-typedef void (*pyl_label_fn)(uint32_t k, const char *label, void *arg);
+/* Called for each reference of src labelled, dst its referent (a table
+ * index). */
+typedef void (*pyl_label_fn)(uint32_t dst, const char *label, void *arg);
 
-/* The labels of all the references of src, each given once per reference
- * (a list holding x twice gives [i] and [j]), in reading order: a list's
- * items by index (tp_traverse visits them backwards), a dict's in entry
- * order, then attributes and the class; references nothing explains last
- * (`referent #k`, k their position in the graph).  False when out of
- * helper memory. */
-bool pyl_label_all(struct pyl_ctx *c, uint32_t src, pyl_label_fn fn, void *arg);
+/* The labels of the first max references of src (0: all) in reading
+ * order, each reference once (a list holding x twice gives [i] and [j]):
+ * a list's items by index (tp_traverse visits them backwards), a dict's
+ * in entry order, then attributes and the class; references nothing
+ * explains last (`referent #k`, k their position in the graph).  Time
+ * linear in src's references and facts, whatever max; only the labels
+ * given are rendered.  PYL_OK, PYL_ENOMEM (out of helper memory) or
+ * PYL_EABORTED (pyl_control_tick() said stop). */
+int pyl_label_all(struct pyl_ctx *c, uint32_t src, uint64_t max,
+                  pyl_label_fn fn, void *arg);
 
 #endif /* PYL_LABELS_H */

@@ -88,8 +88,11 @@ static uint32_t code_point(const void *data, unsigned kind, uint64_t i) {
   return cp > 0x10ffff ? 0xfffd : cp;
 }
 
-bool pyl_str_utf8(struct pyl_ctx *c, uint64_t addr, char *buf, size_t cap) {
+/* NUL code points as NUL bytes (raw) or as the text \x00. */
+static bool str_utf8(struct pyl_ctx *c, uint64_t addr, char *buf, size_t cap,
+                     bool raw, size_t *out_len) {
   struct pyl_str s;
+  *out_len = 0;
   if (cap == 0) {
     return false;
   }
@@ -106,7 +109,14 @@ bool pyl_str_utf8(struct pyl_ctx *c, uint64_t addr, char *buf, size_t cap) {
   size_t len = 0;
   for (uint64_t i = 0; i < n; i++) {
     char tmp[4];
-    size_t k = put_utf8(tmp, code_point(data, s.kind, i));
+    uint32_t cp = code_point(data, s.kind, i);
+    size_t k = 0;
+    if (cp == 0 && !raw) {
+      __builtin_memcpy(tmp, "\\x00", 4);
+      k = 4;
+    } else {
+      k = put_utf8(tmp, cp);
+    }
     if (len + k >= cap) {
       break;
     }
@@ -115,7 +125,18 @@ bool pyl_str_utf8(struct pyl_ctx *c, uint64_t addr, char *buf, size_t cap) {
     }
   }
   buf[len] = '\0';
+  *out_len = len;
   return true;
+}
+
+bool pyl_str_utf8(struct pyl_ctx *c, uint64_t addr, char *buf, size_t cap) {
+  size_t len = 0;
+  return str_utf8(c, addr, buf, cap, false, &len);
+}
+
+bool pyl_str_utf8_raw(struct pyl_ctx *c, uint64_t addr, char *buf, size_t cap,
+                      size_t *len) {
+  return str_utf8(c, addr, buf, cap, true, len);
 }
 
 bool pyl_str_equals(struct pyl_ctx *c, uint64_t addr, const char *want) {

@@ -31,8 +31,16 @@ bool pyl_str_header(struct pyl_ctx *c, uint64_t addr, struct pyl_str *out);
 bool pyl_is_str(struct pyl_ctx *c, uint64_t addr);
 
 /* UTF-8 of the str into buf (NUL-terminated, at most cap-1 bytes; longer
- * strings are cut at a character boundary).  False if unreadable. */
+ * strings are cut at a character boundary).  A NUL code point (a name
+ * can hold one: setattr(cls, '__qualname__', 'a\0b')) is written as the
+ * four characters \x00, so that the text is never silently cut there.
+ * False if unreadable. */
 bool pyl_str_utf8(struct pyl_ctx *c, uint64_t addr, char *buf, size_t cap);
+
+/* The same with NUL code points as NUL bytes, for callers that escape
+ * the text themselves; *len is its length in bytes. */
+bool pyl_str_utf8_raw(struct pyl_ctx *c, uint64_t addr, char *buf, size_t cap,
+                      size_t *len);
 
 /* Whether the str equals the ASCII C string s. */
 bool pyl_str_equals(struct pyl_ctx *c, uint64_t addr, const char *s);

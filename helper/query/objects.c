@@ -1,4 +1,5 @@
 /* objects.c — pyl_objects: the objects whose type has a given name. */
+#include "control.h"
 #include "engine.h"
 #include "referents.h"
 #include "sizes.h"
@@ -93,6 +94,10 @@ static void object_rows(struct pyl_call *call, uint64_t limit) {
   uint64_t total = 0;
   const uint32_t *type = c->tab.type;
   for (uint32_t i = 0; i < c->tab.n; i++) {
+    if (!pyl_control_tick()) {
+      pyl_call_fail(call, PYL_EABORTED, pyl_control_why());
+      return;
+    }
     if (!wanted[type[i]]) {
       continue;
     }

@@ -2,6 +2,7 @@
  * pyl_roots_list and pyl_refs. */
 #include "query.h"
 
+#include "control.h"
 #include "labels.h"
 #include "referents.h"
 #include "rev.h"
@@ -65,15 +66,34 @@ void *pyl_q_scratch(struct pyl_call *call, size_t n, size_t size) {
 }
 
 uint32_t pyl_q_find(struct pyl_call *call, uint64_t addr) {
-  uint32_t i = pyl_objtab_find(&call->c->tab, addr);
-  if (i == PYL_NONE) {
-    pyl_call_fail(call, PYL_ENOTOBJECT, "");
-    pyl_sbuf_hex(&call->msg, addr);
-    pyl_sbuf_str(&call->msg,
-                 " is not a live Python object the walk found (freed, not "
-                 "an object, or not reachable from the GC lists)");
+  struct pyl_ctx *c = call->c;
+  uint32_t i = pyl_objtab_find(&c->tab, addr);
+  if (i != PYL_NONE) {
+    return i;
   }
-  return i;
+  /* The message says which of the ways not to be an object it is. */
+  pyl_call_fail(call, PYL_ENOTOBJECT, "");
+  pyl_sbuf_hex(&call->msg, addr);
+  pyl_sbuf_str(&call->msg, " is not a live Python object: ");
+  if (addr == 0) {
+    pyl_sbuf_str(&call->msg, "it is the null pointer");
+  } else if (pyl_mem_ptr(&c->mem, addr, c->L->ob_type_off + 8) == NULL) {
+    pyl_sbuf_str(&call->msg, "the target has no readable memory there");
+  } else {
+    pyl_sbuf_str(&call->msg,
+                 "no object of the heap starts there (freed, inside an "
+                 "object, not a Python object, or not reachable from the "
+                 "GC lists)");
+  }
+  return PYL_NONE;
+}
+
+bool pyl_q_stopped(struct pyl_call *call) {
+  if (pyl_control_tick()) {
+    return false;
+  }
+  pyl_call_fail(call, PYL_EABORTED, pyl_control_why());
+  return true;
 }
 
 /* Reverse edges, then roots (whose C-held residue needs the graph): each
@@ -91,7 +111,9 @@ void pyl_q_need_rev(struct pyl_call *call, struct pyl_target_info *info) {
   if ((c->rev.offs == NULL &&
        !pyl_rev_init(&c->rev, c->tab.max_objs, c->csr.max_edges)) ||
       !pyl_rev_build(&c->rev, &c->csr, c->tab.n)) {
-    pyl_call_fail(call, PYL_ENOMEM, "out of helper memory for reverse edges");
+    if (!pyl_q_stopped(call)) {
+      pyl_call_fail(call, PYL_ENOMEM, "out of helper memory for reverse edges");
+    }
   }
   info->rev_ns = pyl_now_ns() - t;
 }
@@ -236,18 +258,18 @@ struct refs_ctx {
   uint32_t n; /* rows written */
 };
 
-static void ref_label(uint32_t k, const char *label, void *arg) {
+static void ref_label(uint32_t dst, const char *label, void *arg) {
   struct refs_ctx *x = arg;
   struct pyl_ctx *c = x->c;
   struct pyl_edge_row *row = &x->rows[x->n++];
-  uint32_t dst = c->csr.edges[c->csr.offs[x->src] + k];
   pyl_q_edge_row(c, row, dst, x->qs);
   row->label_off = pyl_qstr_add(x->qs, label);
   row->depth = 1;
   row->via = c->tab.addr[x->src];
 }
 
-static void refs_query(struct pyl_call *call, uint64_t addr) {
+static void refs_query(struct pyl_call *call, uint64_t addr,
+                       uint64_t max_rows) {
   struct pyl_ctx *c = call->c;
   struct pyl_target_info *info = pyl_q_info(call);
   struct pyl_qstr qs;
@@ -258,30 +280,36 @@ static void refs_query(struct pyl_call *call, uint64_t addr) {
   }
   pyl_q_describe(call, info, src);
   uint32_t n = c->csr.offs[src + 1] - c->csr.offs[src];
+  uint64_t shown = max_rows != 0 && max_rows < n ? max_rows : n;
   struct refs_ctx x = {.c = c, .qs = &qs, .src = src};
-  x.rows = pyl_q_scratch(call, n, sizeof(*x.rows));
+  x.rows = pyl_q_scratch(call, shown, sizeof(*x.rows));
   if (x.rows == NULL) {
     return;
   }
   uint64_t t = pyl_now_ns();
-  if (!pyl_label_all(c, src, ref_label, &x)) {
+  int rc = pyl_label_all(c, src, shown, ref_label, &x);
+  if (rc == PYL_EABORTED) {
+    pyl_call_fail(call, rc, pyl_control_why());
+    return;
+  }
+  if (rc != PYL_OK) {
     pyl_call_fail(call, PYL_ENOMEM, "out of helper memory for the labels");
     return;
   }
   info->search_ns = pyl_now_ns() - t;
-  call->res->n_rows = n;
+  call->res->n_rows = x.n;
   call->res->n_rows_total = n;
   call->res->rows_addr = (uint64_t)(uintptr_t)x.rows;
   call->res->row_size = sizeof(*x.rows);
   pyl_qstr_end(call, &qs);
 }
 
-PYL_EXPORT uint64_t pyl_refs(uint64_t addr, uint64_t flags) {
+PYL_EXPORT uint64_t pyl_refs(uint64_t addr, uint64_t max_rows, uint64_t flags) {
   struct pyl_call call;
   pyl_call_begin(&call);
   pyl_call_graph(&call, flags & PYL_CHAIN_FORCE);
   if (call.status == PYL_OK) {
-    refs_query(&call, addr);
+    refs_query(&call, addr, max_rows);
   }
   return pyl_call_end(&call, PYL_RESULT_REFS);
 }

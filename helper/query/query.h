@@ -38,8 +38,13 @@ void pyl_qstr_end(struct pyl_call *call, struct pyl_qstr *s);
 /* n elements of size bytes from the scratch arena (fails the call). */
 void *pyl_q_scratch(struct pyl_call *call, size_t n, size_t size);
 
-/* Index of the object at addr, or PYL_NONE with PYL_ENOTOBJECT. */
+/* Index of the object at addr, or PYL_NONE with PYL_ENOTOBJECT and a
+ * message saying why not (null, unreadable, no object starts there). */
 uint32_t pyl_q_find(struct pyl_call *call, uint64_t addr);
+
+/* Whether the call must stop (pyl_control_tick()); then it is failed with
+ * PYL_EABORTED and the reason. */
+bool pyl_q_stopped(struct pyl_call *call);
 
 /* Reverse edges, then roots (their C-held residue needs the graph); each
  * built once per graph, its reservation made on first use. */

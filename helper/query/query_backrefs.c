@@ -2,6 +2,7 @@
  * that hold them. */
 #include "query.h"
 
+#include "control.h"
 #include "roots.h"
 
 /* A row found by the search, labelled once the search is over (labels use
@@ -45,7 +46,7 @@ static void back_search(struct back *bk, const struct pyl_rootset *rs,
   uint32_t d = 0;
   queue[0] = target;
   pyl_bit_set(seen, target);
-  while (head < tail && d < depth && !bk->oom) {
+  while (head < tail && d < depth && !bk->oom && pyl_control_tick()) {
     uint32_t x = queue[head++];
     uint32_t first = 0;
     uint32_t k = pyl_rootset_find(rs, x, &first);
@@ -134,11 +135,17 @@ static void backrefs_query(struct pyl_call *call, uint64_t addr, uint64_t depth,
   bk.rows_off = (c->scratch.used + 63) & ~(size_t)63;
   bk.rows = (struct found_row *)(void *)(c->scratch.base + bk.rows_off);
   back_search(&bk, &rs, target, queue, seen, depth);
+  if (pyl_q_stopped(call)) {
+    return;
+  }
   if (bk.oom) {
     pyl_call_fail(call, PYL_ENOMEM, "out of helper memory for the referrers");
     return;
   }
   back_rows(call, &bk, &qs);
+  if (call->status != PYL_OK || pyl_q_stopped(call)) {
+    return;
+  }
   info->search_ns = pyl_now_ns() - t;
   pyl_qstr_end(call, &qs);
 }

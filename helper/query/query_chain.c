@@ -209,6 +209,9 @@ static void chain_query(struct pyl_call *call, uint64_t addr,
   }
   bool all = (flags & PYL_CHAIN_ALL_ROOTS) != 0;
   (void)pyl_chain_search(&g, &rs, target, all, &s);
+  if (pyl_q_stopped(call)) {
+    return;
+  }
   if (s.n_found == 0) {
     unreachable(call, info, &rs, &s, target, &qs);
   } else {
@@ -218,6 +221,9 @@ static void chain_query(struct pyl_call *call, uint64_t addr,
     uint64_t want = !all ? 1 : max_chains == 0 ? n : max_chains;
     info->reachable = n > 0;
     chain_rows(call, &s, v, order, (uint32_t)(want < n ? want : n), &qs);
+  }
+  if (call->status != PYL_OK || pyl_q_stopped(call)) {
+    return;
   }
   info->search_ns = pyl_now_ns() - t;
   pyl_qstr_end(call, &qs);

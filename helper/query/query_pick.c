@@ -1,6 +1,7 @@
 /* query_pick.c — py-chain --type: which object of a type to explain. */
 #include "query.h"
 
+#include "control.h"
 #include "roots.h"
 
 struct pick {
@@ -54,6 +55,9 @@ uint32_t pyl_q_pick(struct pyl_call *call, struct pyl_target_info *info,
     src[i] = r->rows[i].obj;
   }
   uint32_t n = pyl_bfs_forward(&g, src, r->n, seen, queue, parent);
+  if (pyl_q_stopped(call)) {
+    return PYL_NONE;
+  }
   const uint32_t *type = c->tab.type;
   uint32_t total = 0;
   for (uint32_t k = 0; k < n; k++) {
@@ -65,6 +69,10 @@ uint32_t pyl_q_pick(struct pyl_call *call, struct pyl_target_info *info,
     }
   }
   for (uint32_t x = 0; x < c->tab.n; x++) {
+    if (!pyl_control_tick()) {
+      pyl_call_fail(call, PYL_EABORTED, pyl_control_why());
+      return PYL_NONE;
+    }
     if (c->types.rec[type[x]].row == row && !pyl_bit(seen, x)) {
       p.first[nowhere] = p.count[nowhere]++ == 0 ? x : p.first[nowhere];
       total++;

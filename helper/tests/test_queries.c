@@ -40,7 +40,7 @@ static void build(struct heap *h) {
 static void test_refs_rows(void) {
   static struct heap h;
   build(&h);
-  struct pyl_result *r = res(pyl_refs(addr_of(h.box), 0));
+  struct pyl_result *r = res(pyl_refs(addr_of(h.box), 0, 0));
   ASSERT_EQ(r->status, PYL_OK);
   ASSERT_EQ(r->kind, PYL_RESULT_REFS);
   ASSERT_EQ(r->n_rows, 4);
@@ -63,6 +63,15 @@ static void test_refs_rows(void) {
       (const struct pyl_target_info *)(uintptr_t)r->info_addr;
   ASSERT_EQ(info->address, addr_of(h.box));
   ASSERT_STREQ(str_at(r, info->name_off), "box");
+  /* At most max_rows rows, the first in reading order; all counted. */
+  r = res(pyl_refs(addr_of(h.box), 3, 0));
+  ASSERT_EQ(r->status, PYL_OK);
+  ASSERT_EQ(r->n_rows, 3);
+  ASSERT_EQ(r->n_rows_total, 4);
+  rows = (const struct pyl_edge_row *)(uintptr_t)r->rows_addr;
+  for (int k = 0; k < 3; k++) {
+    ASSERT_EQ(rows[k].address, addr_of(want[k]));
+  }
   ASSERT_EQ(res(pyl_release())->mapped_bytes, 0);
 }
 
@@ -72,7 +81,7 @@ static void test_not_an_object(void) {
   /* Inside an object, and an address no object has. */
   const uint64_t bad[] = {addr_of(h.box) + 8, 0x1000};
   for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-    struct pyl_result *r = res(pyl_refs(bad[i], 0));
+    struct pyl_result *r = res(pyl_refs(bad[i], 0, 0));
     ASSERT_EQ(r->status, (uint64_t)(int64_t)PYL_ENOTOBJECT);
     ASSERT_EQ(r->kind, PYL_RESULT_STATUS);
     ASSERT_EQ(r->n_rows, 0);
@@ -92,7 +101,7 @@ static void test_no_roots(void) {
   ASSERT_TRUE((int64_t)r->status < 0);
   ASSERT_EQ(r->kind, PYL_RESULT_STATUS);
   ASSERT_TRUE(r->message[0] != '\0');
-  r = res(pyl_refs(addr_of(h.box), 0));
+  r = res(pyl_refs(addr_of(h.box), 0, 0));
   ASSERT_EQ(r->status, PYL_OK);
   ASSERT_EQ(r->graph_reused, 1);
   ASSERT_EQ(res(pyl_release())->mapped_bytes, 0);

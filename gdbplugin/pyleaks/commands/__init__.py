@@ -46,6 +46,22 @@ def positive_int(text):
     return value
 
 
+# How many objects py-refs, py-backrefs and py-objects list by default: a
+# container of a million entries must not stop the target (or flood the
+# terminal) for a list nobody reads; the total is always given.
+DEFAULT_MAX = 100
+
+
+def add_max_option(parser, what, order, *aliases):
+    """--max N (and any older spelling in aliases): list at most N of
+    `what`, the first in `order`."""
+    parser.add_argument("--max", *aliases, dest="max", type=positive_int,
+                        metavar="N", default=DEFAULT_MAX,
+                        help="list at most N %s, the first %s (default %d); "
+                             "the total is always shown"
+                             % (what, order, DEFAULT_MAX))
+
+
 def add_common_options(parser, dot_what=None):
     """--json and --force, which every heap command takes, and --dot for
     the commands that draw a graph of dot_what."""

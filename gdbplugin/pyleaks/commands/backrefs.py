@@ -3,9 +3,9 @@ tree read from the object outwards: each line says what the line above it
 is to this referrer (`[0] of list ...`, `.cache of app.Handler ...`)."""
 
 from .. import api, dot, fmt
-from . import ArgumentParser, add_common_options, command, positive_int
+from . import (ArgumentParser, add_common_options, add_max_option, command,
+               positive_int)
 
-DEFAULT_MAX = 200
 LABEL_CAP = 48
 TYPE_CAP = 32
 
@@ -24,10 +24,7 @@ parser.add_argument("address", metavar="ADDR", type=fmt.parse_address,
 parser.add_argument("--depth", type=positive_int, metavar="N", default=1,
                     help="follow referrers of referrers up to N levels "
                          "(default 1)")
-parser.add_argument("--max", type=positive_int, metavar="N",
-                    default=DEFAULT_MAX,
-                    help="list at most N referrers and roots, breadth first "
-                         "(default %d)" % DEFAULT_MAX)
+add_max_option(parser, "referrers and roots", "breadth first")
 add_common_options(parser, "the referrers")
 
 
@@ -125,11 +122,16 @@ def _write_text(res, reprs, depth):
     deepest = max((item.depth for item in res.items if item.address),
                   default=0)
     truncated = res.n_total > len(res.items)
+    if truncated:
+        # Only the rows listed say which are roots: the total is of both.
+        found = "%s referrers and roots, the first %s listed" % (
+            fmt.count(res.n_total), fmt.count(len(res.items)))
+    else:
+        found = "%s, %s" % (_plural(len(res.items) - n_roots, "object"),
+                            _plural(n_roots, "root"))
     fmt.gdb_write_line(
-        "pyleaks: referrers of %s (%s), depth %d: %s, %s%s"
-        % (fmt.address(res.address), res.type, depth,
-           _plural(len(res.items) - n_roots, "object"),
-           _plural(n_roots, "root"),
+        "pyleaks: referrers of %s (%s), depth %d: %s%s"
+        % (fmt.address(res.address), res.type, depth, found,
            # The last level's objects may have referrers of their own.
            " (--depth %d to go further)" % (depth + 1)
            if deepest >= depth and not truncated else ""))
@@ -140,10 +142,9 @@ def _write_text(res, reprs, depth):
                             (LABEL_CAP, TYPE_CAP, 18, 10), right=(3,)):
         fmt.gdb_write_line(line)
     if truncated:
-        fmt.gdb_write_line("(%s of %s referrers and roots shown, breadth "
-                           "first; --max N for more)"
-                           % (fmt.count(len(res.items)),
-                              fmt.count(res.n_total)))
+        fmt.gdb_write_line(fmt.showing(len(res.items), res.n_total,
+                                       "referrers and roots",
+                                       "breadth first"))
 
 
 @command(parser)

@@ -196,6 +196,8 @@ def _graph(ctx, res):
 def py_chain(args):
     if (args.address is None) == (args.type_name is None):
         parser.error("give exactly one of ADDR and --type TYPE")
+    if args.type_name is not None and not args.type_name.strip():
+        parser.error("--type: give a type name, as py-leaks shows it")
     if args.max is not None and not args.all_roots:
         parser.error("--max N goes with --all-roots")
     max_chains = (args.max or DEFAULT_MAX) if args.all_roots else 1
