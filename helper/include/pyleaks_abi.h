@@ -267,8 +267,7 @@ PYL_EXPORT uint64_t pyl_chain(uint64_t addr, uint64_t max_chains,
  * attributes, then the class; unexplained references last), the first
  * max_rows of them (0 = all); n_rows_total counts them all.
  * kind PYL_RESULT_REFS. */
-PYL_EXPORT uint64_t pyl_refs(uint64_t addr, uint64_t max_rows,
-                             uint64_t flags);
+PYL_EXPORT uint64_t pyl_refs(uint64_t addr, uint64_t max_rows, uint64_t flags);
 
 /* The referrers of the object at addr, breadth first to depth (>= 1),
  * each object once, at most max_rows rows (0 = all), labelled; roots
