@@ -27,6 +27,7 @@ PYTEST_FILES = \
 	tests/test_chain.py \
 	tests/test_chain_errors.py \
 	tests/test_refs.py \
+	tests/test_corrupt.py \
 	tests/test_containers.py \
 	tests/targets/heap_target.py \
 	tests/targets/malloc_target.py \
@@ -34,6 +35,7 @@ PYTEST_FILES = \
 	tests/targets/chain_app.py \
 	tests/targets/chain_oracle.py \
 	tests/targets/chain_target.py \
+	tests/targets/corrupt_target.py \
 	tests/targets/typenames.py \
 	tests/targets/container_target.py \
 	tests/targets/leaky_ext.c
