@@ -5,6 +5,7 @@ another user.  The target (targets/container_target.py) has a worker
 thread computing with the GIL held, counts its own heap with the gc
 module after the session, and checks that its data did not change."""
 
+import json
 import os
 import shutil
 import subprocess
@@ -162,6 +163,29 @@ def test_pid_namespace_gil_holder_identified(contained, interp):
     _unharmed(t, before, r)
 
 
+def test_pid_namespace_thread_ids(contained, primary):
+    """nspid's mapping against the ids the target's threads got from
+    gettid() themselves and the ids /proc lists here."""
+    _need_namespaces()
+    t = contained(**pid_namespace(primary.path))
+    tasks = sorted(int(x) for x in os.listdir("/proc/%d/task" % t.pid))
+    code = ("import json; from pyleaks import nspid; print('@@@', json.dumps(["
+            "nspid.tid_map(%d), [nspid.own_ids(%d, x) for x in %r], nspid.host_tid(%d, 1 << 22)]))"
+            % (t.pid, t.pid, tasks, t.pid))
+    r = harness.plain_gdb(None, "python " + code)
+    harness.assert_no_traceback(r)
+    lines = [ln[4:] for ln in r.stdout.splitlines() if ln.startswith("@@@ ")]
+    assert lines, r.describe()
+    tid_map, own, unknown = json.loads(lines[0])
+    ns_tids = sorted(t.ready["tids"].values())
+    assert sorted(int(k) for k in tid_map) == ns_tids
+    assert sorted(tid_map.values()) == tasks
+    assert sorted(own) == sorted([t.ns_pid, ns] for ns in ns_tids)
+    for host, (_, ns) in zip(tasks, own):
+        assert tid_map[str(ns)] == host
+    assert unknown is None, "a thread id no thread has was mapped to %s" % unknown
+
+
 def test_attach_from_inside_container(contained, primary):
     """gdb inside the target's PID and mount namespaces, with the pid the
     container knows (1)."""
@@ -181,13 +205,13 @@ def test_attach_from_inside_container(contained, primary):
 # ---------------------------------------------------------------------------
 # Mount namespaces: where the helper copy goes
 
-def mount_namespace(python, mounts):
+def mount_namespace(python, mounts, user_prefix=()):
     """The target in a mount namespace of its own, with tmpfs mounted
-    (each "DIR OPTIONS") before it starts."""
-    script = " && ".join("mount -t tmpfs -o %s,mode=1777 pyleaks-test %s" % (opts, d)
+    (each (DIR, OPTIONS); mode 1777 unless OPTIONS say) before it starts."""
+    script = " && ".join("mount -t tmpfs -o mode=1777,%s pyleaks-test %s" % (opts, d)
                          for d, opts in mounts) + ' && exec "$@"'
     return dict(prefix=["unshare", "--mount", "--propagation", "private", "--",
-                        "sh", "-c", script, "sh"],
+                        "sh", "-c", script, "sh"] + list(user_prefix),
                 python=python)
 
 
@@ -259,16 +283,22 @@ def test_mount_namespace_nowhere(contained, primary):
 # ---------------------------------------------------------------------------
 # Another user
 
-def test_target_as_another_user(contained):
-    """A target running as nobody, attached by root: the copy must be
-    readable by it (pyenv's interpreters live under /root, which nobody
-    cannot read: Debian's python3.11 runs it)."""
-    _need_namespaces()
+AS_NOBODY = ["setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups", "--"]
+
+
+def _debian():
+    """pyenv's interpreters live under /root, which nobody cannot read:
+    Debian's python3.11 runs the targets of other users."""
     it = harness.find_debian()
     if not it.available:
         pytest.skip(it.skip_reason())
-    t = contained(prefix=["setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups", "--"],
-                  python=it.path)
+    return it
+
+
+def test_target_as_another_user(contained):
+    """A target running as nobody, attached by root: the copy is its own."""
+    _need_namespaces()
+    t = contained(prefix=AS_NOBODY, python=_debian().path)
     assert t.ready["uid"] != 0
     path, owner = _placed_in(t)
     assert owner == t.ready["uid"], "the copy %s is owned by uid %d" % (path, owner)
@@ -277,4 +307,23 @@ def test_target_as_another_user(contained):
     harness.assert_no_traceback(r)
     assert r.returncode == 0, r.describe()
     report = _unharmed(t, before, r)
+    _census_matches(r, t, report)
+
+
+def test_another_user_closed_tmp(contained):
+    """nobody may not enter the target's /tmp (mode 0700, root's): the
+    copy goes to /dev/shm."""
+    _need_namespaces()
+    mounts = [("/tmp", "mode=0700")]
+    t = contained(**mount_namespace(_debian().path, mounts, AS_NOBODY))
+    assert t.ready["uid"] != 0
+    st = os.stat("/proc/%d/root/tmp" % t.pid)
+    assert st.st_mode & 0o777 == 0o700 and st.st_uid == 0, oct(st.st_mode)
+    path, _ = _placed_in(t)
+    assert path.startswith("/dev/shm/"), path
+    before = t.maps()
+    r = harness.pyleaks(t.pid, "py-leaks --json")
+    harness.assert_no_traceback(r)
+    assert r.returncode == 0, r.describe()
+    report = _unharmed(t, before, r, ["/tmp"])
     _census_matches(r, t, report)

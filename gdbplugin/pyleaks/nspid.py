@@ -44,3 +44,23 @@ def host_tid(pid, ns_tid):
         return ns_tid
     return ids.get(ns_tid)
 
+
+
+def own_ids(pid, tid):
+    """(process id, thread id) of thread `tid` of process `pid` (both as
+    gdb knows them) as the target itself sees them: what getpid() and
+    gettid() return in it, and what a system call the target makes (a
+    tgkill to itself) must be given."""
+    return _innermost("/proc/%d/status" % pid, pid), \
+        _innermost("/proc/%d/task/%d/status" % (pid, tid), tid)
+
+
+def _innermost(path, default):
+    try:
+        with open(path) as f:
+            for line in f:
+                if line.startswith("NSpid:"):
+                    return int(line.split()[-1])
+    except (OSError, ValueError, IndexError):
+        pass
+    return default

@@ -256,6 +256,6 @@ def place(pid, helper_path):
             refusals.append(str(refused))
     raise PyleaksError("no directory where process %d can load the helper "
                        "library from: %s" % (pid, "; ".join(refusals)),
-                       "Give the target a writable directory that is not "
-                       "mounted noexec at one of %s (in its own mount "
-                       "namespace)" % ", ".join(CANDIDATES))
+                       "Give the target one of %s (in its own mount "
+                       "namespace) writable, not mounted noexec, and open "
+                       "to its user" % ", ".join(CANDIDATES))

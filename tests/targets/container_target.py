@@ -10,7 +10,8 @@ PID and mount namespaces or as another user.  argv[1]:
 
 Protocol, one JSON line each way:
 
-1. prints {"ready": true, "pid" (in its own PID namespace), "uid",
+1. prints {"ready": true, "pid" and "tids": {"main", "worker"} (in its
+   own PID namespace), "uid",
    "python_version", "expect", "mounts": {dir: {"exists", "ro",
    "noexec"}}} and blocks reading stdin;
 2. the test runs pyleaks, then writes one line;
@@ -153,6 +154,7 @@ sys.stdout.write(json.dumps({
     "ready": True,
     "pid": os.getpid(),
     "uid": os.getuid(),
+    "tids": {"main": threading.get_native_id(), "worker": worker.native_id},
     "python_version": platform.python_version(),
     "expect": EXPECT,
     "mounts": mounts(),
