@@ -147,7 +147,9 @@ static void discover(struct walk *w, const struct ref *r,
     drop(w, r, "skipped object cut off by unmapped memory at");
     return;
   }
-  const char *bad = pyl_validate(c, ty, r->addr, body);
+  const char *bad = pyl_shape_of(ty) == PYL_SHAPE_OTHER
+                        ? NULL
+                        : pyl_validate(c, ty, r->addr, body);
   uint32_t idx = pyl_objtab_add_at(&c->tab, r->addr, r->hash, stop, tid);
   if (idx == PYL_NONE) {
     out_of_memory(w);
