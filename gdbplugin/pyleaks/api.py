@@ -48,8 +48,14 @@ def prepare(force):
     if pstate.helper is None:
         safety.check_injection()
     if not pstate.at_safe_point:
-        notes.extend(safety.ensure_safe_point(tgt, safe_point_timeout(),
-                                              force, pstate.helper is None))
+        try:
+            notes.extend(safety.ensure_safe_point(
+                tgt, safe_point_timeout(), force, pstate.helper is None))
+        except PyleaksError as exc:
+            if interrupts.wants_out() is None:
+                raise
+            raise PyleaksError(str(exc).rstrip(".") + "; " +
+                               give_back(tgt.pid)) from None
         pstate.at_safe_point = True
     lay = layout.discover(tgt, session.config["layout_def"])
     notes.extend(lay.notes)

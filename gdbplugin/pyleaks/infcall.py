@@ -93,10 +93,12 @@ def _convert(value, ret):
 
 def _progress(done, total, seconds):
     if total:
-        text = "%d of about %d objects" % (done, total)
+        text = "%d of about %d objects walked, " % (done, total)
+    elif done:
+        text = "%d objects walked, " % done
     else:
-        text = "%d objects" % done
-    os.write(2, ("pyleaks: working: %s walked in %.0f s (Ctrl-C stops it)\n"
+        text = ""
+    os.write(2, ("pyleaks: working: %s%.0f s so far (Ctrl-C stops it)\n"
                  % (text, seconds)).encode())
 
 
@@ -125,12 +127,13 @@ def call(function, args=(), ret="unsigned long", name=None, long=False):
             value, aborted = the_stub.call(
                 calling_thread(), address, args, name=callee,
                 budget=budget() if long else None,
-                progress=_progress if long else None)
+                progress=_progress if long else None,
+                limit=(rawcall.GRACE if budget() else None) if long
+                else rawcall.SHORT_LIMIT)
     except ptrace.PtraceError:
         raise exited_error() from None
     sig = interrupts.pending()
-    if sig is not None:
-        interrupts.replay_later()
+    if sig is not None and long:
         raise PyleaksError("interrupted by %s while %s ran in the target; "
                            "pyleaks stopped the call and the target carries "
                            "on as before" % (interrupts.name(sig), callee))

@@ -6,19 +6,17 @@ to take it back.  While a call runs, SIGINT, SIGTERM, SIGHUP and SIGQUIT
 only note that they came; the call then stops at its next heartbeat and
 gives the thread back, and the command fails with one line saying so.
 gdb's handlers are put back exactly (raw sigaction) afterwards, and the
-signals that mean "go away" are raised again for gdb to act on once the
-target is safe."""
+signals that mean "go away" make pyleaks unload its helper and detach,
+so that whatever gdb does next (or its death) cannot touch the target.
+(They are not raised again for gdb: its quit from inside Python crashes
+gdb 13.)"""
 
 import ctypes
-import os
 import signal
 
-import gdb
-
 CAUGHT = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT)
-# What gdb does with these (quit, detaching the target) is right once
-# pyleaks has given the target back; SIGINT only interrupts the command.
-REPLAYED = (signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT)
+# These ask gdb to go away; SIGINT only interrupts the command.
+GO_AWAY = (signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT)
 
 _SIGACTION_SIZE = 256       # more than glibc's struct sigaction (152)
 _libc = ctypes.CDLL(None, use_errno=True)
@@ -28,7 +26,6 @@ _sigaction.argtypes = [ctypes.c_int, ctypes.c_void_p, ctypes.c_void_p]
 received = []               # signal numbers, in order, for this session
 _depth = 0
 _saved = {}
-_replay_posted = False
 
 
 def name(sig):
@@ -72,19 +69,7 @@ class catching:
         return False
 
 
-def replay_later():
-    """Raise again, for gdb's own handler, a signal that asked gdb to go
-    away; posted so that it arrives after the failing command has
-    returned (and its cleanup ran)."""
-    global _replay_posted
-    sig = next((s for s in received if s in REPLAYED), None)
-    if sig is None or _replay_posted:
-        return
-    _replay_posted = True
-
-    def replay():
-        global _replay_posted
-        _replay_posted = False
-        os.kill(os.getpid(), sig)
-
-    gdb.post_event(replay)
+def wants_out():
+    """The signal that asked gdb to go away (SIGTERM, SIGHUP, SIGQUIT), if
+    one came: pyleaks then gives the target back entirely."""
+    return next((s for s in received if s in GO_AWAY), None)

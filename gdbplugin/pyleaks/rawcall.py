@@ -15,6 +15,7 @@ stopped where gdb stopped it."""
 
 import os
 import signal
+import threading
 import time
 
 import gdb
@@ -63,8 +64,8 @@ ERESTARTSYS, ERESTARTNOINTR, ERESTARTNOHAND = 512, 513, 514
 ERESTART_RESTARTBLOCK = 516
 EINTR = 4
 
-SYS_MMAP, SYS_MUNMAP, SYS_PRCTL = 9, 11, 157
-PROT_READ, PROT_WRITE, PROT_EXEC = 1, 2, 4
+SYS_MMAP, SYS_MPROTECT, SYS_MUNMAP, SYS_PRCTL = 9, 10, 11, 157
+PROT_NONE, PROT_READ, PROT_WRITE, PROT_EXEC = 0, 1, 2, 4
 MAP_PRIVATE_ANONYMOUS = 0x22
 PR_SET_VMA, PR_SET_VMA_ANON_NAME = 0x53564D41, 0
 STUB_NAME = b"pyleaks-stub"
@@ -79,8 +80,9 @@ _DEFAULT_IGNORED = (signal.SIGURG, signal.SIGWINCH, signal.SIGCHLD)
 
 BEAT_NS = 20_000_000
 PROGRESS_EVERY = 2.0
-# After the budget, how long a call that does not stop by itself may run
-# before its thread is taken back by force.
+# How long a call may run past its budget (a short call: at all) before
+# its thread is taken back by force.
+SHORT_LIMIT = 30.0
 GRACE = 5.0
 
 
@@ -127,6 +129,26 @@ def _signed(value):
     return value - (1 << 64) if value >= 1 << 63 else value
 
 
+class _Watchdog:
+    """Stops a thread at a deadline with a signal the target ignores, so
+    that a blocked waitpid returns."""
+
+    def __init__(self, pid, tid, deadline):
+        self.sig = stop_signal(pid, tid)
+        self.fired = False
+        self.timer = threading.Timer(max(0.0, deadline - time.monotonic()),
+                                     self._fire, (pid, tid))
+        self.timer.daemon = True
+        self.timer.start()
+
+    def _fire(self, pid, tid):
+        self.fired = True
+        ptrace.tgkill(pid, tid, self.sig)
+
+    def cancel(self):
+        self.timer.cancel()
+
+
 def _syscall_gadget(memory):
     """The address of a `syscall` instruction in the target's libc."""
     for name in ("getpid", "syscall", "__getpid"):
@@ -141,6 +163,15 @@ def _syscall_gadget(memory):
     raise PyleaksError("cannot find a system call instruction in the "
                        "target's C library",
                        "Is this a glibc-based process?")
+
+
+def _check_syscall(result, what):
+    if -4096 < _signed(result) < 0:
+        raise PyleaksError("the target could not map pyleaks' call stub "
+                           "(%s: %s)" % (what, os.strerror(-_signed(result))),
+                           "The process may be out of memory or address "
+                           "space, or forbid executable memory (seccomp, "
+                           "SELinux)")
 
 
 class CallFailed(PyleaksError):
@@ -174,22 +205,34 @@ class Stub:
                                % len(code))
         gadget = _syscall_gadget(self.memory)
         base = self._inject(tid, gadget, SYS_MMAP,
-                            (0, STUB_SIZE, PROT_READ | PROT_WRITE | PROT_EXEC,
+                            (0, STUB_SIZE, PROT_READ | PROT_WRITE,
                              MAP_PRIVATE_ANONYMOUS, (1 << 64) - 1, 0))
-        if _signed(base) < 0 and _signed(base) > -4096:
-            raise PyleaksError("the target could not map pyleaks' call stub "
-                               "(mmap: %s)" % os.strerror(-_signed(base)),
-                               "The process may be out of memory or address "
-                               "space, or forbid writable executable memory")
+        _check_syscall(base, "mmap")
         self.base = base
-        self.memory.write(base, code)
-        self.memory.put_u64(self.ctl, CTL_MAGIC)
-        self.memory.write(base + STUB_NAME_OFF, STUB_NAME + b"\0")
-        self.xsave = 1 if ptrace.get_xstate(tid) else 0
-        # Best effort: kernels without CONFIG_ANON_VMA_NAME refuse.
-        self._inject(tid, gadget, SYS_PRCTL,
-                     (PR_SET_VMA, PR_SET_VMA_ANON_NAME, base, STUB_SIZE,
-                      base + STUB_NAME_OFF, 0))
+        try:
+            # Written through /proc/PID/mem, which may write a read-only
+            # page, but the code page is made executable only once full.
+            self.memory.write(base, code)
+            self.memory.put_u64(self.ctl, CTL_MAGIC)
+            self.memory.write(base + STUB_NAME_OFF, STUB_NAME + b"\0")
+            self.xsave = 1 if ptrace.get_xstate(tid) else 0
+            _check_syscall(self._inject(
+                tid, gadget, SYS_MPROTECT,
+                (base, STUB_CTL_OFF, PROT_READ | PROT_EXEC, 0, 0, 0)),
+                "mprotect")
+            _check_syscall(self._inject(
+                tid, gadget, SYS_MPROTECT,
+                (base + STUB_GUARD_OFF, STUB_STACK_OFF - STUB_GUARD_OFF,
+                 PROT_NONE, 0, 0, 0)), "mprotect")
+            # Best effort: kernels without CONFIG_ANON_VMA_NAME refuse;
+            # a later pyleaks then recognises the stub by its magic.
+            self._inject(tid, gadget, SYS_PRCTL,
+                         (PR_SET_VMA, PR_SET_VMA_ANON_NAME, base, STUB_SIZE,
+                          base + STUB_NAME_OFF, 0))
+        except BaseException:
+            self.unmap(tid, base, STUB_SIZE)
+            self.base = 0
+            raise
 
     def remove(self, tid):
         if not self.base:
@@ -221,6 +264,9 @@ class Stub:
             for _ in range(100):
                 ptrace.single_step(tid)
                 sig = self._wait_stop(tid, deadline=time.monotonic() + 5.0)
+                if sig is None:
+                    raise PyleaksError("a system call injected into the "
+                                       "target did not complete in 5 s")
                 now = ptrace.get_regs(tid)
                 if now[RIP] == gadget + 2:
                     return now[RAX]
@@ -235,34 +281,45 @@ class Stub:
 
     # --- waiting -------------------------------------------------------
 
-    def _wait_stop(self, tid, deadline=None):
-        """Wait until the thread stops; its signal.  Raises when the
-        target died."""
-        spins = 0
-        while True:
-            got = ptrace.poll_stop(tid)
-            if got is not None:
-                _, status = got
-                if os.WIFSTOPPED(status):
-                    if status >> 16:
-                        # A ptrace event (the program is exiting):
-                        # let it go on.
-                        ptrace.cont(tid)
-                        continue
-                    return os.WSTOPSIG(status)
-                raise exited_error()
-            if deadline is not None and time.monotonic() > deadline:
-                return None
-            spins += 1
-            time.sleep(0 if spins < 50 else 0.0002)
+    def _wait_stop(self, tid, deadline=None, watchdog=None):
+        """Wait until the thread stops; its signal, or None when it was
+        stopped by the watchdog (or the deadline passed).  Raises when the
+        target died.  Blocks in waitpid (no polling: the target keeps the
+        CPU); a watchdog thread stops the thread at the deadline."""
+        own = None
+        if watchdog is None and deadline is not None:
+            watchdog = own = _Watchdog(self.pid, tid, deadline)
+        try:
+            while True:
+                try:
+                    _, status = os.waitpid(tid, ptrace.WALL)
+                except ChildProcessError:
+                    raise exited_error() from None
+                if not os.WIFSTOPPED(status):
+                    raise exited_error()
+                if status >> 16:
+                    # A ptrace event (the program is exiting): let it go on.
+                    ptrace.cont(tid)
+                    continue
+                sig = os.WSTOPSIG(status)
+                if watchdog is not None and watchdog.fired and \
+                        sig == watchdog.sig:
+                    return None
+                return sig
+        finally:
+            if own is not None:
+                own.cancel()
 
     # --- calling -------------------------------------------------------
 
     def call(self, tid, function, args=(), name=None, budget=None,
-             progress=None):
-        """function(*args) in thread tid; its return value.  `budget`
-        (seconds) bounds a helper call, which then stops itself; `progress`
-        is called with (done, total, seconds) now and then."""
+             progress=None, limit=SHORT_LIMIT):
+        """function(*args) in thread tid; (its return value, why it was
+        aborted or None).  `budget` (seconds) bounds a helper call, which
+        then stops itself at its next heartbeat; a call still running
+        `limit` seconds after that (or after its start, without a budget)
+        is taken back by force.  `progress` is called with (done, total,
+        seconds) now and then."""
         args = tuple(args) + (0,) * (6 - len(args))
         saved = ptrace.get_regs(tid)
         saved_xstate = ptrace.get_xstate(tid)
@@ -289,23 +346,26 @@ class Stub:
         start = time.monotonic()
         last_progress = start
         aborted = None
+        watchdog = None
+        if limit is not None:
+            watchdog = _Watchdog(self.pid, tid,
+                                 start + (budget or 0) + limit)
         with interrupts.catching():
             ptrace.set_regs(tid, regs)
             ptrace.cont(tid)
             try:
                 while True:
-                    now = time.monotonic()
-                    hard = None
-                    if budget is not None:
-                        hard = start + budget + GRACE
-                    got = self._wait_stop(tid, deadline=hard)
+                    got = self._wait_stop(tid, watchdog=watchdog)
                     if got is None:
-                        self._take_back(tid, sig, saved, saved_xstate)
+                        # Stopped by the watchdog, not at a safe place.
+                        ptrace.set_regs(tid, saved)
+                        ptrace.set_xstate(tid, saved_xstate)
                         raise CallFailed(
-                            "%s did not stop within %.0f s of its time "
-                            "budget; pyleaks took the thread back and the "
-                            "target carries on as before" % (callee, GRACE),
-                            "The helper is left loaded; detach and retry")
+                            "%s did not return in time; pyleaks took the "
+                            "thread back and the target carries on from "
+                            "where it was" % callee,
+                            "Detach and retry; if it was dlopen, another "
+                            "thread may hold the loader lock")
                     if got == sig:
                         if mem.u64(ctl + CTL_STATE) == STATE_DONE:
                             break
@@ -337,6 +397,9 @@ class Stub:
                         ptrace.cont(tid, got)
             except ptrace.PtraceError:
                 raise exited_error() from None
+            finally:
+                if watchdog is not None:
+                    watchdog.cancel()
             value = mem.u64(ctl + CTL_RET)
             ptrace.set_regs(tid, final)
         if aborted is None and interrupts.pending() is not None:
@@ -382,21 +445,6 @@ class Stub:
                          "target carries on as before"
                          % (callee, signal.Signals(sig).name, where),
                          "Please report this, with the output of 'py-bt'")
-
-    def _take_back(self, tid, sig, saved, saved_xstate):
-        """Stop a call that did not end in time and restore the thread."""
-        ptrace.tgkill(self.pid, tid, sig)
-        while True:
-            got = self._wait_stop(tid, deadline=time.monotonic() + 2.0)
-            if got is None or got == sig:
-                break
-            if got in JOB_STOPS:
-                self.resend.append(got)
-                ptrace.cont(tid)
-            else:
-                ptrace.cont(tid, 0 if got in FAULTS else got)
-        ptrace.set_regs(tid, saved)
-        ptrace.set_xstate(tid, saved_xstate)
 
     def after(self, tid):
         """Job-control stops that arrived meanwhile go to the program now:

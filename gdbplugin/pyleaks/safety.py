@@ -230,7 +230,6 @@ class _Waiter:
             gdb.execute("maintenance flush register-cache", to_string=True)
         sig = interrupts.pending()
         if sig is not None:
-            interrupts.replay_later()
             raise PyleaksError("interrupted by %s while waiting for a safe "
                                "point; the target carries on"
                                % interrupts.name(sig))

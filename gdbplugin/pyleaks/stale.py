@@ -14,15 +14,28 @@ HELPER_MARK = "/pyleaks-helper-"
 STUB_MARK = "[anon:" + rawcall.STUB_NAME.decode() + "]"
 
 
-def _leftovers(pid, own_stub):
-    """([helper paths], [(start, end) of stub mappings], [all ranges])."""
+def _is_stub(memory, start, end, perms, path):
+    """A stub's first page: its code, read-execute, anonymous (or named
+    by the kernel when it could), with the control block's magic
+    after it."""
+    if path not in ("", STUB_MARK) or not perms.startswith("r-x") or \
+            end - start != rawcall.STUB_CTL_OFF:
+        return False
+    try:
+        return memory.u64(start + rawcall.STUB_CTL_OFF) == rawcall.CTL_MAGIC
+    except OSError:
+        return False
+
+
+def _leftovers(pid, memory, own_stub):
+    """([helper paths], [stub bases], [address ranges of both])."""
     helpers, stubs, ranges = [], [], []
     with open("/proc/%d/maps" % pid) as f:
         for line in f:
             fields = line.split(None, 5)
-            if len(fields) < 6:
+            if len(fields) < 5:
                 continue
-            path = fields[5].rstrip("\n")
+            path = fields[5].rstrip("\n") if len(fields) == 6 else ""
             start, end = (int(x, 16) for x in fields[0].split("-"))
             if HELPER_MARK in path:
                 path = path[:-len(" (deleted)")] \
@@ -30,13 +43,10 @@ def _leftovers(pid, own_stub):
                 if path not in helpers:
                     helpers.append(path)
                 ranges.append((start, end))
-            elif path == STUB_MARK and not own_stub <= start < \
-                    own_stub + rawcall.STUB_SIZE:
-                if stubs and stubs[-1][1] == start:
-                    stubs[-1] = (stubs[-1][0], end)
-                else:
-                    stubs.append((start, end))
-                ranges.append((start, end))
+            elif start != own_stub and \
+                    _is_stub(memory, start, end, fields[1], path):
+                stubs.append(start)
+                ranges.append((start, start + rawcall.STUB_SIZE))
     return helpers, stubs, ranges
 
 
@@ -51,12 +61,23 @@ def _thread_inside(pid, ranges):
     return None
 
 
+def _remove_copy(pid, path):
+    """The copy of the helper that pyleaks removes right after dlopen,
+    when it was killed before."""
+    if os.path.basename(path).startswith(HELPER_MARK[1:]):
+        try:
+            os.unlink("/proc/%d/root%s" % (pid, path))
+        except OSError:
+            pass
+
+
 def clean(pid):
     """Unload every helper and stub an earlier pyleaks left in process
     pid; notes for the user."""
     the_stub = infcall.stub(pid)
     try:
-        helpers, stubs, ranges = _leftovers(pid, the_stub.base)
+        helpers, stubs, ranges = _leftovers(pid, the_stub.memory,
+                                            the_stub.base)
     except OSError:
         return []
     if not helpers and not stubs:
@@ -78,9 +99,10 @@ def clean(pid):
         # Once for our RTLD_NOLOAD reference, once for the lost one.
         inject.dlclose(handle)
         inject.dlclose(handle)
+        _remove_copy(pid, path)
     tid = infcall.calling_thread()
-    for start, end in stubs:
-        the_stub.unmap(tid, start, end - start)
+    for start in stubs:
+        the_stub.unmap(tid, start, rawcall.STUB_SIZE)
     what = []
     if helpers:
         what.append("%d helper%s" % (len(helpers),
