@@ -9,16 +9,25 @@
 # on a 10M-object heap (objgraph is capped at 10 minutes a chain);
 # BENCH_CHAIN_FLAGS passes options, e.g.
 # make bench-chain BENCH_CHAIN_FLAGS='--objects 1M --runs 1'
+#
+# `make bench-refs` measures py-refs, py-backrefs and py-chain on
+# containers of 10k, 100k and 1M entries (linear growth, and py-refs
+# against the census); BENCH_REFS_FLAGS passes options, e.g.
+# make bench-refs BENCH_REFS_FLAGS='--sizes "10k 100k" --runs 1'
 
 EXTRA_DIST += bench/local.mk bench/lib.sh bench/run.sh bench/heap_target.py \
-	bench/chain.sh bench/chain_target.py
+	bench/chain.sh bench/chain_target.py bench/refs.sh bench/refs_target.py
 
 BENCH_FLAGS =
 BENCH_CHAIN_FLAGS =
+BENCH_REFS_FLAGS =
 
-.PHONY: bench bench-chain
+.PHONY: bench bench-chain bench-refs
 bench: all
 	bash '$(srcdir)/bench/run.sh' --builddir '$(abs_top_builddir)' $(BENCH_FLAGS)
 
 bench-chain: all
 	bash '$(srcdir)/bench/chain.sh' --builddir '$(abs_top_builddir)' $(BENCH_CHAIN_FLAGS)
+
+bench-refs: all
+	bash '$(srcdir)/bench/refs.sh' --builddir '$(abs_top_builddir)' $(BENCH_REFS_FLAGS)

@@ -27,6 +27,8 @@ PYTEST_FILES = \
 	tests/test_chain.py \
 	tests/test_chain_errors.py \
 	tests/test_refs.py \
+	tests/test_bounded.py \
+	tests/targets/bounded_target.py \
 	tests/test_corrupt.py \
 	tests/test_containers.py \
 	tests/targets/heap_target.py \

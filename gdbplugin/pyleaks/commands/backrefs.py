@@ -157,7 +157,8 @@ def py_backrefs(args):
             "address": fmt.address(res.address), "type": res.type,
             "total": res.n_total,
             "referrers": [_item_json(item, repr_text)
-                          for item, repr_text in zip(res.items, reprs)]})
+                          for item, repr_text in zip(res.items, reprs)],
+            "elapsed_s": round(res.elapsed_s, 6)})
     else:
         _write_text(res, reprs, args.depth)
     if args.dot:

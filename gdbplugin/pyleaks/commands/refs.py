@@ -52,7 +52,8 @@ def py_refs(args):
             "referents": [{"address": fmt.address(item.address),
                            "type": item.type, "label": item.label,
                            "size": item.size, "repr": repr_text}
-                          for item, repr_text in zip(res.items, reprs)]})
+                          for item, repr_text in zip(res.items, reprs)],
+            "elapsed_s": round(res.elapsed_s, 6)})
     else:
         n = res.n_total
         fmt.gdb_write_line("pyleaks: %s (%s) refers to %s object%s%s"
