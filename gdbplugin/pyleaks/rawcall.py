@@ -24,6 +24,7 @@ from . import interrupts, ptrace
 from .errors import PyleaksError, exited_error
 
 # helper/include/pyleaks_ctl.h (tests/test_ctl_abi.py keeps them equal).
+STUB_NOOP_OFF = 0x0800
 STUB_CTL_OFF = 0x1000
 STUB_NAME_OFF = 0x1200
 STUB_GUARD_OFF = 0x6000
@@ -229,6 +230,7 @@ class Stub:
             self._inject(tid, gadget, SYS_PRCTL,
                          (PR_SET_VMA, PR_SET_VMA_ANON_NAME, base, STUB_SIZE,
                           base + STUB_NAME_OFF, 0))
+            self.park(tid)
         except BaseException:
             self.unmap(tid, base, STUB_SIZE)
             self.base = 0
@@ -241,10 +243,37 @@ class Stub:
         self.base = 0
 
     def unmap(self, tid, base, size):
-        """munmap() another region of the target (a stub left by an
-        earlier pyleaks)."""
+        """munmap() a region of the target (this stub, or one left by an
+        earlier pyleaks); the thread is left parked harmlessly."""
         gadget = _syscall_gadget(self.memory)
         self._inject(tid, gadget, SYS_MUNMAP, (base, size, 0, 0, 0, 0))
+        if self.base and base != self.base:
+            self.park(tid)
+        else:
+            self._park_without_stub(tid)
+
+    def park(self, tid):
+        """After a single step the thread sits at a SIGTRAP stop, which a
+        gdb that dies now would let kill the target: run a call that does
+        nothing, which ends at the harmless stop signal instead."""
+        self.call(tid, self.base + STUB_NOOP_OFF, name="the stub's no-op")
+
+    def _park_without_stub(self, tid):
+        """The same without a stub: let the thread run its own code for a
+        moment (only at the end of a session, when nothing depends on
+        where it is) and stop it with the harmless signal."""
+        sig = stop_signal(self.pid, tid)
+        ptrace.cont(tid)
+        ptrace.tgkill(self.pid, tid, sig)
+        while True:
+            got = self._wait_stop(tid, deadline=time.monotonic() + 2.0)
+            if got is None or got == sig:
+                return
+            if got in JOB_STOPS:
+                self.resend.append(got)
+                ptrace.cont(tid)
+            else:
+                ptrace.cont(tid, got)
 
     def close(self):
         self.memory.close()

@@ -38,6 +38,7 @@
 
 /* The stub mapping, from its base. */
 #define PYL_STUB_CODE_OFF 0x0000  /* the stub's code (read-execute) */
+#define PYL_STUB_NOOP_OFF 0x0800  /* a function that returns at once */
 #define PYL_STUB_CTL_OFF 0x1000   /* the control block */
 #define PYL_STUB_NAME_OFF 0x1200  /* scratch for strings gdb passes */
 #define PYL_STUB_XSAVE_OFF 0x2000 /* extended state save area (64-aligned) */

@@ -108,6 +108,14 @@ pyl_stub_stop:
 	mov REG(RSP)(%rbx), %rsp
 	mov REG(RBX)(%rbx), %rbx
 	jmp *.Lbase+CTL(REG(RIP))(%rip)
+
+/* A function that does nothing: gdb calls it through the stub to leave a
+ * thread parked at the stop signal (which a dying gdb leaves harmless)
+ * rather than at a single-step trap (which would kill the target). */
+	.org PYL_STUB_NOOP_OFF
+	.globl pyl_stub_noop
+pyl_stub_noop:
+	ret
 	.size pyl_stub_entry, .-pyl_stub_entry
 
 	.section .note.GNU-stack,"",@progbits
