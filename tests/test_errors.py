@@ -206,3 +206,52 @@ def test_target_killed_mid_session(make_target, primary):
     r = harness.pyleaks(t.pid, "shell kill -9 %d" % t.pid, "py-leaks")
     harness.assert_refused(r, alternatives=("exit", "vanish", "gone", "killed", "no longer"))
     assert t.proc.wait(timeout=10) == -signal.SIGKILL
+
+
+# Addresses of no object and empty type names: the message says the true
+# cause (docs/usage.md "Errors").  Each in its own session on a small
+# bounded_target (it prints an address inside an object).
+UNMAPPED = 0xdeadbeef
+MESSAGES = [
+    ("null", "py-refs 0x0", ("0x0", "not a live python object", "null pointer")),
+    ("null_decimal", "py-chain 0", ("0x0", "not a live python object", "null pointer")),
+    ("unmapped", "py-refs %#x" % UNMAPPED,
+     ("%#x" % UNMAPPED, "not a live python object", "no readable memory")),
+    ("inside_object", "py-backrefs {inside_object}",
+     ("{inside_object}", "not a live python object", "no object of the heap starts there")),
+    ("empty_type", "py-objects ''", ("py-objects", "give a type name")),
+    ("empty_chain_type", "py-chain --type ''", ("py-chain", "give a type name")),
+]
+
+
+@pytest.fixture(scope="module")
+def message_runs(primary):
+    t = harness.Target(primary.path, harness.TARGETS_DIR / "bounded_target.py", args=(1000,))
+    try:
+        maps = t.maps()
+        addrs = t.ready["addrs"]
+        runs = {name: harness.pyleaks(t.pid, cmd.format(**addrs)) for name, cmd, _ in MESSAGES}
+        state = (t.settled_state(), harness.tracer_pid(t.pid))
+        report = t.wake(request={"objects": [addrs["inside_object"]]})
+        return addrs, maps, runs, state, report
+    finally:
+        t.close()
+
+
+@pytest.mark.parametrize("name,cmd,needles", MESSAGES, ids=[m[0] for m in MESSAGES])
+def test_message_says_the_cause(message_runs, name, cmd, needles):
+    addrs, maps, runs, state, report = message_runs
+    lines = harness.assert_refused(runs[name], *[n.format(**addrs) for n in needles])
+    assert len(lines) == 1, runs[name].describe()
+    assert "PYL_" not in lines[0], "a status code instead of the cause: " + lines[0]
+    assert state == ("S", 0), "target after the sessions: state %r, tracer %r" % state
+
+
+def test_message_causes_are_true(message_runs):
+    """What the messages say holds: nothing is mapped at the unmapped
+    address, and the target has no object at the address inside one."""
+    addrs, maps, runs, state, report = message_runs
+    assert not any(m.start <= UNMAPPED < m.end for m in maps)
+    inside = int(addrs["inside_object"], 16)
+    assert any(m.start <= inside < m.end and "r" in m.perms for m in maps)
+    assert report["objects"] == {}, report["objects"]
