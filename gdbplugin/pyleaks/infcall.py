@@ -92,14 +92,17 @@ def _convert(value, ret):
 
 
 def _progress(done, total, seconds):
+    """A line on stderr now and then for a long call, so that it never
+    looks like a hang (not a "pyleaks:" line: those are errors and
+    notes)."""
     if total:
-        text = "%d of about %d objects walked, " % (done, total)
+        text = ", %d of about %d objects" % (done, total)
     elif done:
-        text = "%d objects walked, " % done
+        text = ", %d objects" % done
     else:
         text = ""
-    os.write(2, ("pyleaks: working: %s%.0f s so far (Ctrl-C stops it)\n"
-                 % (text, seconds)).encode())
+    os.write(2, ("(pyleaks: still working, %.0f s%s so far; Ctrl-C stops "
+                 "it)\n" % (seconds, text)).encode())
 
 
 def budget():
