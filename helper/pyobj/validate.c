@@ -146,10 +146,12 @@ static const char *check_dict(struct pyl_ctx *c, const void *p) {
     return "dict: entries unreadable";
   }
   if (values != 0) {
+    /* Before 3.13 an empty split dict reads nothing there (and may point
+     * at a static empty array). */
     uint64_t hdr = pyl_layout_minor(L) >= 13 ? PYL_DICT_VALUES_HDR_313 : 0;
+    uint64_t len = hdr + (uint64_t)nentries * PYL_PTR;
     if (values % PYL_PTR != 0 ||
-        pyl_mem_ptr(&c->mem, values, hdr + (uint64_t)nentries * PYL_PTR) ==
-            NULL) {
+        (len != 0 && pyl_mem_ptr(&c->mem, values, len) == NULL)) {
       return "dict: split values unreadable";
     }
   }

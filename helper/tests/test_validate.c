@@ -160,6 +160,20 @@ static void test_dict(void) {
   d->ma_values = NULL;
   d->ma_keys = cut; /* 32 + 8 index bytes, then 8 of the 24-byte entry */
   expect_bad(verdict(c, &f.dict, d), "entries unreadable");
+  /* an empty split dict: nothing to read at its values before 3.13,
+   * the header of its values from 3.13 */
+  d->ma_keys = keys;
+  keys->dk_kind = 2;
+  keys->dk_nentries = 0;
+  d->ma_used = 0;
+  d->ma_values = (uint64_t *)(uintptr_t)forbidden_page();
+  ASSERT_TRUE(verdict(c, &f.dict, d) == NULL);
+  pyl_layout_store()->py_version_hex = 0x030d00f0;
+  expect_bad(verdict(c, &f.dict, d), "split values unreadable");
+  d->ma_values = NULL;
+  keys->dk_kind = 0;
+  keys->dk_nentries = 1;
+  d->ma_used = 1;
   /* 3.8-3.10: dk_size */
   pyl_layout_store()->py_version_hex = 0x030a0af0;
   pyl_layout_store()->dk_size_off = 8;
