@@ -298,7 +298,10 @@ static void seed_list(struct walk *w, unsigned list) {
 
 /* Forget what a traversal abandoned midway had visited: its edges (the
  * slots from `first` on, buffered or resolved).  Objects it discovered
- * stay: each was validated as an object by itself. */
+ * stay: each was validated as an object by itself.  (The only other
+ * target code the guard covers is tp_is_gc, in a flush: type_is_gc reads
+ * its object's fixed part, known readable, so a fault never leaves a
+ * flush half done.) */
 static void unvisit(struct walk *w, uint64_t first) {
   while (w->n > 0 && w->buf[w->n - 1].slot > first) {
     w->n--;

@@ -12,6 +12,14 @@
  * is hashed, and its hash slot and header prefetched, as it is visited;
  * the batch is then probed, and a new object is validated and added right
  * where its probe stopped.
+ *
+ * A corrupt heap gives warnings (pyl_warn), not a failed walk: a pointer
+ * to no plausible object is dropped; a builtin container whose variable
+ * part is garbage (validate.h), or whose tp_traverse faults, is counted
+ * but not traversed; a GC list is followed up to a broken link only (what
+ * comes after is still found through references); an implausible
+ * refcount is reported.  The walk stops early only when told to
+ * (pyl_control_tick: PYL_EABORTED) or out of helper memory.
  */
 #ifndef PYL_WALK_H
 #define PYL_WALK_H
