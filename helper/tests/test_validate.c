@@ -3,9 +3,11 @@
  * still counts everything else. */
 #define _GNU_SOURCE
 #include "check.h"
+#include "control.h"
 #include "engine.h"
 #include "fakepy.h"
 #include "layout.h"
+#include "pyleaks_ctl.h"
 #include "validate.h"
 
 #include <string.h>
@@ -446,6 +448,33 @@ static void test_walk_gc_prev_and_head(void) {
   ASSERT_EQ(r->total_objects, HEAP_OBJECTS);
 }
 
+/* What gdb's abort request looks like from inside the walk. */
+static int interrupting_traverse(void *self, int (*visit)(void *, void *),
+                                 void *arg) {
+  (void)self;
+  (void)visit;
+  (void)arg;
+  pyl__control_stop = PYL_ABORT_USER;
+  return 0;
+}
+
+static void test_walk_aborted(void) {
+  static struct heap h;
+  build(&h);
+  h.f.a_foo.tp_traverse = interrupting_traverse;
+  (void)fakepy_box(&h.f, &h.f.a_foo, 0, 1);
+  struct pyl_result *r = res(pyl_census(PYL_SORT_COUNT, 0, 0));
+  ASSERT_EQ(r->status, PYL_EABORTED);
+  ASSERT_STREQ(r->message, "stopped: pyleaks was interrupted");
+  ASSERT_EQ(r->n_rows, 0);
+  /* nothing half built is kept: the next call walks again, whole */
+  h.f.a_foo.tp_traverse = h.f.b_foo.tp_traverse;
+  r = res(pyl_census(PYL_SORT_COUNT, 0, 0));
+  ASSERT_EQ(r->status, PYL_OK);
+  ASSERT_EQ(r->graph_reused, 0);
+  ASSERT_EQ(r->total_objects, HEAP_OBJECTS + 1);
+}
+
 const struct pyl_test pyl_validate_tests[] = {
     {"validate/list", test_list},
     {"validate/tuple", test_tuple},
@@ -461,5 +490,6 @@ const struct pyl_test pyl_validate_tests[] = {
     {"validate/walk_gc_list_found_by_reference",
      test_walk_gc_list_found_by_reference},
     {"validate/walk_gc_prev_and_head", test_walk_gc_prev_and_head},
+    {"validate/walk_aborted", test_walk_aborted},
     PYL_TESTS_END,
 };
