@@ -132,6 +132,7 @@ def load(pid):
     try:
         handle, error = dlopen(target_path)
         if not handle:
+            _unmap_leftovers(pid, target_path)
             raise PyleaksError("the helper failed to load in the target: %s"
                                % error,
                                "Check that %s was built for this machine, "
@@ -152,6 +153,25 @@ def load(pid):
             os.unlink(host_path)
         except OSError:
             pass
+
+
+def _unmap_leftovers(pid, target_path):
+    """A dlopen() that failed half-way (a file system that refuses to map
+    it executable, a security policy) may leave a mapping of the file."""
+    ranges = []
+    try:
+        with open("/proc/%d/maps" % pid) as f:
+            for line in f:
+                fields = line.split(None, 5)
+                if len(fields) == 6 and fields[5].rstrip("\n").split(
+                        " (deleted)")[0] == target_path:
+                    start, end = (int(x, 16) for x in fields[0].split("-"))
+                    ranges.append((start, end))
+    except OSError:
+        return
+    the_stub = infcall.stub(pid)
+    for start, end in ranges:
+        the_stub.unmap(infcall.calling_thread(), start, end - start)
 
 
 def _dlclose_quietly(handle):

@@ -224,6 +224,30 @@ def _try_dir(root, directory, name, content, ids, mounts):
     raise _Refused("%s: %s" % (directory, reason))
 
 
+STALE_COPY_AGE = 60
+
+
+def _remove_old_copies(root):
+    """Copies left by a pyleaks killed between copying and removing one (a
+    copy is needed for milliseconds, until dlopen() has mapped it)."""
+    prefix = "pyleaks-helper-%d-" % os.getuid()
+    for directory in CANDIDATES:
+        host_dir = root + directory
+        try:
+            names = os.listdir(host_dir)
+        except OSError:
+            continue
+        for name in names:
+            if not (name.startswith(prefix) and name.endswith(".so")):
+                continue
+            path = os.path.join(host_dir, name)
+            try:
+                if time.time() - os.lstat(path).st_mtime > STALE_COPY_AGE:
+                    os.unlink(path)
+            except OSError:
+                pass
+
+
 def place(pid, helper_path):
     """Copy the helper into a directory of the target's filesystem view.
     Returns (path as gdb sees it, path as the target sees it)."""
@@ -248,6 +272,7 @@ def place(pid, helper_path):
     name = "pyleaks-helper-%d-%s.so" % (os.getuid(), digest.hexdigest()[:16])
     ids = _target_ids(pid)
     mounts = _mounts(pid)
+    _remove_old_copies(root)
     refusals = []
     for directory in CANDIDATES:
         try:

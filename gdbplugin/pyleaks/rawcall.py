@@ -20,7 +20,7 @@ import time
 
 import gdb
 
-from . import interrupts, ptrace
+from . import interrupts, nspid, ptrace
 from .errors import PyleaksError, exited_error
 
 # helper/include/pyleaks_ctl.h (tests/test_ctl_abi.py keeps them equal).
@@ -357,7 +357,10 @@ class Stub:
         mem = self.memory
         mem.write(ctl + CTL_REGS, b"".join(
             (r & (1 << 64) - 1).to_bytes(8, "little") for r in saved))
-        words = {CTL_FN: function, CTL_TGID: self.pid, CTL_TID: tid,
+        # The stub signals its own thread from inside the target: with the
+        # ids the target sees (its PID namespace), not gdb's.
+        own_pid, own_tid = nspid.own_ids(self.pid, tid)
+        words = {CTL_FN: function, CTL_TGID: own_pid, CTL_TID: own_tid,
                  CTL_SIG: sig, CTL_STATE: 0, CTL_ACK: self.ack,
                  CTL_ABORT: 0, CTL_XSAVE: self.xsave, CTL_FAULTS: 0,
                  CTL_BEAT_NS: BEAT_NS}
