@@ -525,3 +525,167 @@ def repr_matches(shown: str, true: str) -> bool:
         return False
     body = m.group(1)
     return len(body) >= 12 and len(body) < len(true) and true.startswith(body)
+
+
+# ---------------------------------------------------------------------------
+# Long-running targets and what a session leaves behind (tests/test_faults.py)
+
+FAULT_TARGET = TARGETS_DIR / "fault_target.py"
+
+
+class ControlledTarget(Target):
+    """A Target that answers any number of requests (one JSON line each
+    way) instead of one wake-up: tests/targets/fault_target.py."""
+
+    def __init__(self, python, script=FAULT_TARGET, env=None, args=()):
+        super().__init__(python, script, env=env, args=args)
+        self._buf = b""
+
+    def ask(self, op="state", timeout=10.0):
+        """The target's answer to {"op": op}.  A target that is stopped,
+        traced or dead cannot answer: say so instead of waiting."""
+        try:
+            self.proc.stdin.write((json.dumps({"op": op}) + "\n").encode())
+            self.proc.stdin.flush()
+        except (BrokenPipeError, ValueError):
+            raise AssertionError("target %d is gone (exit %s); stderr:\n%s"
+                                 % (self.pid, self.proc.poll(), self._stderr_now()))
+        fd = self.proc.stdout.fileno()
+        deadline = time.monotonic() + timeout
+        while b"\n" not in self._buf:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise AssertionError(
+                    "target %d did not answer %r within %.0f s: alive %s, TracerPid %s, "
+                    "threads (state, kernel wait channel) %s -- a thread that keeps a "
+                    "lock or the GIL forever hangs it" % (
+                        self.pid, op, timeout, self.alive(), tracer_pid(self.pid),
+                        thread_waits(self.pid)))
+            if select.select([fd], [], [], min(left, 0.5))[0]:
+                chunk = os.read(fd, 65536)
+                if not chunk:
+                    raise AssertionError("target %d closed its output (exit %s); stderr:\n%s"
+                                         % (self.pid, self.proc.wait(10), self._stderr_now()))
+                self._buf += chunk
+        line, self._buf = self._buf.split(b"\n", 1)
+        return json.loads(line)
+
+
+def children(pid) -> List[int]:
+    """Child processes of pid (all its threads' children)."""
+    kids = []
+    try:
+        for task in os.listdir("/proc/%d/task" % pid):
+            with open("/proc/%d/task/%s/children" % (pid, task)) as f:
+                kids += [int(x) for x in f.read().split()]
+    except OSError:
+        pass
+    return kids
+
+
+def proc_comm(pid) -> Optional[str]:
+    try:
+        with open("/proc/%d/comm" % pid) as f:
+            return f.read().strip()
+    except OSError:
+        return None
+
+
+def session_members(sid) -> List[int]:
+    """Live (non-zombie) processes of session sid."""
+    pids = []
+    for name in os.listdir("/proc"):
+        if not name.isdigit():
+            continue
+        try:
+            with open("/proc/%s/stat" % name) as f:
+                data = f.read()
+        except OSError:
+            continue
+        fields = data[data.rindex(")") + 2:].split()
+        # state ppid pgrp session ...
+        if int(fields[3]) == sid and fields[0] not in ("Z", "X"):
+            pids.append(int(name))
+    return pids
+
+
+def code_differences(pid, skip=()) -> List[str]:
+    """Executable file mappings of pid whose bytes differ from their file:
+    a breakpoint instruction a debugger left in the code (or any other
+    write to it).  Paths containing a string of skip, and deleted files,
+    are not compared."""
+    problems = []
+    try:
+        mem = open("/proc/%d/mem" % pid, "rb", buffering=0)
+    except OSError as e:
+        return ["cannot read /proc/%d/mem: %s" % (pid, e)]
+    with mem:
+        for m in read_maps(pid):
+            if "x" not in m.perms or not m.path.startswith("/") or m.path.endswith("(deleted)"):
+                continue
+            if any(s in m.path for s in skip):
+                continue
+            try:
+                with open(m.path, "rb") as f:
+                    f.seek(m.offset)
+                    want = f.read(m.size)
+                mem.seek(m.start)
+                got = mem.read(len(want))
+            except OSError:
+                continue  # unmapped meanwhile (a library being dlclose()d)
+            if got != want:
+                n = next(i for i in range(len(got)) if got[i] != want[i])
+                problems.append("%s: code at 0x%x (file offset 0x%x) is %02x, the file has %02x"
+                                % (m.path, m.start + n, m.offset + n, got[n], want[n]))
+    return problems
+
+
+def thread_states(pid) -> Dict[int, str]:
+    """State letter of every thread of pid."""
+    states = {}
+    try:
+        tids = os.listdir("/proc/%d/task" % pid)
+    except OSError:
+        return states
+    for tid in tids:
+        try:
+            with open("/proc/%d/task/%s/stat" % (pid, tid)) as f:
+                data = f.read()
+        except OSError:
+            continue
+        states[int(tid)] = data[data.rindex(")") + 2]
+    return states
+
+
+def thread_waits(pid) -> Dict[int, str]:
+    """State and kernel wait channel of every thread of pid: what a hung
+    process is waiting for (futex_wait_queue: a lock)."""
+    out = {}
+    for tid, state in thread_states(pid).items():
+        try:
+            with open("/proc/%d/task/%d/wchan" % (pid, tid)) as f:
+                out[tid] = "%s %s" % (state, f.read().strip() or "-")
+        except OSError:
+            out[tid] = state
+    return out
+
+
+def pending_signals(pid) -> int:
+    """Signals pending in pid, for the process and any of its threads, as
+    a mask (bit n-1 = signal n): a standard signal sent while the same one
+    is pending is merged with it by the kernel."""
+    mask = 0
+    paths = ["/proc/%d/status" % pid]
+    try:
+        paths += ["/proc/%d/task/%s/status" % (pid, t) for t in os.listdir("/proc/%d/task" % pid)]
+    except OSError:
+        pass
+    for path in paths:
+        try:
+            with open(path) as f:
+                for line in f:
+                    if line.startswith(("SigPnd:", "ShdPnd:")):
+                        mask |= int(line.split()[1], 16)
+        except OSError:
+            pass
+    return mask

@@ -32,6 +32,8 @@ PYTEST_FILES = \
 	tests/targets/bounded_target.py \
 	tests/test_corrupt.py \
 	tests/test_containers.py \
+	tests/test_faults.py \
+	tests/targets/fault_target.py \
 	tests/targets/heap_target.py \
 	tests/targets/malloc_target.py \
 	tests/targets/busy_target.py \
