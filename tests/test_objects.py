@@ -115,10 +115,14 @@ def test_float_reprs(session):
 def test_text_mode(session):
     text = session.out["slotted_text"]
     lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
-    assert any(re.fullmatch(r"777 objects of type __main__\.Slotted \(showing 20\):", ln)
-               for ln in lines), text
+    want = session.ready["expect"]["__main__.Slotted"]
+    assert want > DEFAULT_MAX, "the test needs more Slotted objects than --max lists"
+    assert lines[0] == "%s objects of type __main__.Slotted (showing %d; --max N for more):" % (
+        "{:,}".format(want), DEFAULT_MAX), text
+    assert lines[-1] == "(showing %d of %s objects; --max N for more)" % (
+        DEFAULT_MAX, "{:,}".format(want)), text
     rows = [ln for ln in lines if re.match(r"0x[0-9a-f]+\s", ln)]
-    assert len(rows) == 20, text
+    assert len(rows) == DEFAULT_MAX, text
     answers = session.report["addresses"]
     for ln in rows:
         a = harness.normalize_address(ln.split()[0])
