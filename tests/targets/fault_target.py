@@ -21,7 +21,8 @@ Threads:
               own class, for the stress test.
 
 Python handlers count SIGUSR1, SIGUSR2, SIGTERM, SIGHUP, SIGALRM, SIGCHLD
-and SIGINT (none of them exits).  Every other disposition is left as CPython
+and SIGINT (none of them exits): "signals" in the state; "delivered" counts
+each delivery of those to the process (see DELIVERED).  Every other disposition is left as CPython
 sets it: SIGPIPE and SIGXFSZ ignored, SIGWINCH and SIGURG ignored by default
 (pyleaks' call stub may use one of those for itself).
 
@@ -169,6 +170,28 @@ def _counter(signum, frame):
     COUNTS[signal.Signals(signum).name] += 1
 
 
+# CPython runs a Python handler once for any number of deliveries of its
+# signal that arrive before the main thread gets to run it (the target is
+# paused while pyleaks works), but its C handler writes one byte per
+# delivery to the wakeup fd: DELIVERED counts those, exactly.
+DELIVERED = {name: 0 for name in COUNTED}
+_WAKE_R, _WAKE_W = os.pipe()
+os.set_blocking(_WAKE_W, False)
+signal.set_wakeup_fd(_WAKE_W)
+
+
+def wakeups():
+    while True:
+        data = os.read(_WAKE_R, 4096)
+        with LOCK:
+            for signum in data:
+                try:
+                    name = signal.Signals(signum).name
+                except ValueError:
+                    name = str(signum)
+                DELIVERED[name] = DELIVERED.get(name, 0) + 1
+
+
 # Installed only now: finding libm ran a child process (ldconfig).
 for _name in COUNTED:
     signal.signal(getattr(signal, _name), _counter)
@@ -214,7 +237,8 @@ def allocator(seed):
 
 THREADS = [threading.Thread(target=heartbeat, name="heartbeat", daemon=True),
            threading.Thread(target=worker, name="worker", daemon=True),
-           threading.Thread(target=loader, name="loader", daemon=True)]
+           threading.Thread(target=loader, name="loader", daemon=True),
+           threading.Thread(target=wakeups, name="wakeups", daemon=True)]
 THREADS += [threading.Thread(target=allocator, args=(k * 1000000,), name="allocator-%d" % k,
                              daemon=True) for k in range(OPTS["--allocators"])]
 for _t in THREADS:
@@ -230,6 +254,7 @@ def state():
             "dlopen": dict(DLOPEN),
             "churn": dict(CHURN),
             "signals": dict(COUNTS),
+            "delivered": dict(DELIVERED),
             "threads_alive": {t.name: t.is_alive() for t in THREADS},
             "anchors": len(ANCHORS),
         }
