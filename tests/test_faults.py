@@ -113,9 +113,11 @@ class Pool:
 def pool(request):
     # Shown even without -s: the seed is what reproduces a failure.
     reporter = request.config.pluginmanager.get_plugin("terminalreporter")
-    if reporter is not None:
-        reporter.write_line("test_faults: PYLEAKS_FAULT_SEED=%d PYLEAKS_FAULT_TRIALS=%d"
-                            % (SEED, TRIALS))
+    capman = request.config.pluginmanager.get_plugin("capturemanager")
+    if reporter is not None and capman is not None:
+        with capman.global_and_fixture_disabled():
+            reporter.write_line("test_faults: PYLEAKS_FAULT_SEED=%d PYLEAKS_FAULT_TRIALS=%d"
+                                % (SEED, TRIALS))
     p = Pool()
     yield p
     p.discard()
