@@ -9,10 +9,18 @@ gdb's handlers are put back exactly (raw sigaction) afterwards, and the
 signals that mean "go away" make pyleaks unload its helper and detach,
 so that whatever gdb does next (or its death) cannot touch the target.
 (They are not raised again for gdb: its quit from inside Python crashes
-gdb 13.)"""
+gdb 13.)
+
+The `pyleaks` wrapper goes further: its gdb notes these signals for the
+whole session, from before the attach (pyleaks.gdb, when
+PYLEAKS_SESSION_SIGNALS is set), so that gdb never quits half-way through
+an attach (which leaves the target stopped) nor passes a Ctrl-C on to the
+target; every command then sees the signal, and the wrapper runs no
+further command but the final unload and detach."""
 
 import ctypes
 import signal
+import sys
 
 CAUGHT = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT)
 # These ask gdb to go away; SIGINT only interrupts the command.
@@ -23,7 +31,12 @@ _libc = ctypes.CDLL(None, use_errno=True)
 _sigaction = _libc.sigaction
 _sigaction.argtypes = [ctypes.c_int, ctypes.c_void_p, ctypes.c_void_p]
 
-received = []               # signal numbers, in order, for this session
+# Signal numbers, in order.  The session-wide list when pyleaks.gdb made
+# one before anything else was loaded.
+received = getattr(sys, "_pyleaks_signals", None)
+SESSION = received is not None
+if received is None:
+    received = []
 _depth = 0
 _saved = {}
 
@@ -42,7 +55,11 @@ def pending():
 
 
 def clear():
-    del received[:]
+    """Forget the signals of an earlier command (interactive gdb: a Ctrl-C
+    stops one command, not the next).  Under the wrapper a signal stops
+    the whole run."""
+    if not SESSION:
+        del received[:]
 
 
 class catching:
@@ -51,7 +68,7 @@ class catching:
     def __enter__(self):
         global _depth
         _depth += 1
-        if _depth == 1:
+        if _depth == 1 and not SESSION:
             for sig in CAUGHT:
                 old = ctypes.create_string_buffer(_SIGACTION_SIZE)
                 if _sigaction(sig, None, old) == 0:
