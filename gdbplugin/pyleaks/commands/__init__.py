@@ -75,8 +75,9 @@ def add_common_options(parser, dot_what=None):
                                  % dot_what)
     parser.add_argument("--force", action="store_true",
                         help="walk the heap even when it may be inconsistent "
-                             "(a collection running, a thread inside malloc "
-                             "or not at a safe point)")
+                             "(a collection running, a thread holding the "
+                             "GIL not at a safe point); never past a thread "
+                             "inside malloc or the loader")
 
 
 def only_live_process():
