@@ -137,6 +137,8 @@ def test_ambiguous_short_name(make_target, primary):
     t = make_target(primary.path)
     r = harness.pyleaks(t.pid, "py-objects Ambig")
     harness.assert_refused(r, "app.a.Ambig", "app.b.Ambig")
+    r = harness.pyleaks(t.pid, "py-chain --type Ambig")
+    harness.assert_refused(r, "app.a.Ambig", "app.b.Ambig")
     harness.assert_untouched(t.wake())
 
 

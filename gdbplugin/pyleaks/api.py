@@ -133,18 +133,16 @@ def census(sort, top, force):
     return ctx, check(result.read(address, abi.RESULT_CENSUS), "the census")
 
 
-def objects(type_name, limit, force):
-    """(Context, Result with object rows) for live objects of a type."""
-    if not type_name.strip():
-        raise PyleaksError("give a type name, as py-leaks shows it")
+def _write_type_name(ctx, type_name):
     encoded = type_name.encode("utf-8")
-    ctx = prepare(force)
     if len(encoded) + 1 > ctx.helper.arg_size:
         raise PyleaksError("type name too long (%d bytes)" % len(encoded))
     ctx.helper.write(ctx.helper.arg_addr, encoded + b"\0")
-    flags = abi.CENSUS_FORCE if force else 0
-    address = _call(ctx, "pyl_objects", limit, flags)
-    res = result.read(address, abi.RESULT_OBJECTS)
+
+
+def _type_query(res, type_name, what):
+    """Check a result about a type name: one no live object has, or a
+    short name several types have, is the user's mistake."""
     if res.status == abi.ENOTYPE:
         raise PyleaksError("no live object of type '%s'" % type_name,
                            "Run py-leaks to see the type names")
@@ -153,7 +151,23 @@ def objects(type_name, limit, force):
         raise PyleaksError(res.message
                            or "'%s' matches several types" % type_name,
                            "Give the qualified name, as py-leaks shows it")
-    return ctx, check(res, "py-objects")
+    return check(res, what)
+
+
+def _check_type_name(type_name):
+    if not type_name.strip():
+        raise PyleaksError("give a type name, as py-leaks shows it")
+
+
+def objects(type_name, limit, force):
+    """(Context, Result with object rows) for live objects of a type."""
+    _check_type_name(type_name)
+    ctx = prepare(force)
+    _write_type_name(ctx, type_name)
+    flags = abi.CENSUS_FORCE if force else 0
+    address = _call(ctx, "pyl_objects", limit, flags)
+    return ctx, _type_query(result.read(address, abi.RESULT_OBJECTS),
+                            type_name, "py-objects")
 
 
 # --- issue 3: roots, chains, referents, referrers ---------------------------
@@ -194,23 +208,18 @@ def chain(address, all_roots, max_chains, force):
 
 
 def chain_for_type(type_name, all_roots, max_chains, force):
-    """Like chain() for one object of the type, picked by the helper;
-    .picked = (address, why)."""
-    # py-objects resolves a short name (or says it is ambiguous/unknown).
-    ctx, objs = objects(type_name, 1, force)
-    qualified = objs.rows[0]["name"] if objs.rows else type_name
-    encoded = qualified.encode("utf-8")
-    if len(encoded) + 1 > ctx.helper.arg_size:
-        raise PyleaksError("type name too long (%d bytes)" % len(encoded))
-    ctx.helper.write(ctx.helper.arg_addr, encoded + b"\0")
+    """Like chain() for one object of the type (its qualified name or a
+    short one only one type has), picked by the helper; .picked =
+    (address, why)."""
+    _check_type_name(type_name)
+    ctx = prepare(force)
+    _write_type_name(ctx, type_name)
     flags = _flags(force) | abi.CHAIN_BY_TYPE | \
         (abi.CHAIN_ALL_ROOTS if all_roots else 0)
     raw = _call(ctx, "pyl_chain", 0, max_chains or 0, flags)
-    res = result.read(raw, abi.RESULT_CHAIN)
-    if res.status == abi.ENOTYPE:
-        raise PyleaksError("no live object of type '%s'" % type_name,
-                           "Run py-leaks to see the type names")
-    return ctx, result.chain_result(check(res, "py-chain --type"))
+    res = _type_query(result.read(raw, abi.RESULT_CHAIN), type_name,
+                      "py-chain --type")
+    return ctx, result.chain_result(res)
 
 
 def refs(address, force, max_rows=0):

@@ -1,6 +1,7 @@
 /* objects.c — pyl_objects: the objects whose type has a given name. */
 #include "control.h"
 #include "engine.h"
+#include "query.h"
 #include "referents.h"
 #include "sizes.h"
 
@@ -14,11 +15,15 @@ static void no_such_type(struct pyl_call *call, const char *want) {
   pyl_sbuf_str(&call->msg, "'");
 }
 
-/* Pick the census row the name means: the qualified name itself, else
- * the one row whose types have it as qualname or last component. */
-static uint32_t choose_row(struct pyl_call *call, const char *want) {
+/* The qualified name itself, else the one row whose types have it as
+ * qualname or last component. */
+uint32_t pyl_q_type_row(struct pyl_call *call, const char *want) {
   struct pyl_ctx *c = call->c;
   const struct pyl_names *names = &c->names;
+  if (want[0] == '\0') {
+    pyl_call_fail(call, PYL_EINVAL, "no type name given");
+    return UINT32_MAX;
+  }
   for (uint32_t i = 0; i < names->n_rows; i++) {
     if (names->rows[i].count > 0 && pyl_streq(names->rows[i].name, want)) {
       return i;
@@ -69,12 +74,7 @@ static uint32_t choose_row(struct pyl_call *call, const char *want) {
 
 static void object_rows(struct pyl_call *call, uint64_t limit) {
   struct pyl_ctx *c = call->c;
-  const char *want = pyl_call_arg();
-  if (want[0] == '\0') {
-    pyl_call_fail(call, PYL_EINVAL, "no type name given");
-    return;
-  }
-  uint32_t row = choose_row(call, want);
+  uint32_t row = pyl_q_type_row(call, pyl_call_arg());
   if (row == UINT32_MAX) {
     return;
   }

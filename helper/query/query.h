@@ -74,6 +74,12 @@ void pyl_q_label(struct pyl_ctx *c, uint32_t src, uint32_t dst, uint32_t prev,
 void pyl_q_edge_row(struct pyl_ctx *c, struct pyl_edge_row *row, uint32_t obj,
                     struct pyl_qstr *s);
 
+/* objects.c: the census row of the type named `want` (qualified, or a
+ * short name only one type has), or UINT32_MAX with the call failed:
+ * PYL_ENOTYPE, PYL_EAMBIGUOUS (the message names the candidates) or
+ * PYL_EINVAL for "". */
+uint32_t pyl_q_type_row(struct pyl_call *call, const char *want);
+
 /* query_pick.c: the object of the type named at pyl_arg_addr() that
  * explains the others (info->picked_why_off says which and why).  Resets
  * the scratch arena.  PYL_NONE with the call failed when none. */

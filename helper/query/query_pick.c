@@ -17,17 +17,8 @@ struct pick {
 uint32_t pyl_q_pick(struct pyl_call *call, struct pyl_target_info *info,
                     struct pyl_qstr *qs) {
   struct pyl_ctx *c = call->c;
-  const char *want = pyl_call_arg();
-  uint32_t row = UINT32_MAX;
-  for (uint32_t i = 0; i < c->names.n_rows && row == UINT32_MAX; i++) {
-    if (c->names.rows[i].count > 0 && pyl_streq(c->names.rows[i].name, want)) {
-      row = i;
-    }
-  }
+  uint32_t row = pyl_q_type_row(call, pyl_call_arg());
   if (row == UINT32_MAX) {
-    pyl_call_fail(call, PYL_ENOTYPE, "no live object of type '");
-    pyl_sbuf_str(&call->msg, want);
-    pyl_sbuf_str(&call->msg, "'");
     return PYL_NONE;
   }
   struct pyl_graph g = pyl_q_graph(c);
