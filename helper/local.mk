@@ -3,18 +3,18 @@
 
 pyl_engine_sources = \
 	helper/graph/addrset.c helper/graph/addrset.h \
-	helper/backend/arena.c helper/backend/arena.h \
+	helper/common/arena.c helper/common/arena.h \
 	helper/backend/control.c helper/backend/control.h \
 	helper/query/census.c \
 	helper/graph/chain.c helper/graph/chain.h \
-	helper/graph/csr.c helper/graph/csr.h \
+	helper/graph/csr.c helper/graph/csr.h helper/graph/heap.h \
 	helper/pyobj/decode.c helper/pyobj/decode.h \
 	helper/query/engine.c helper/query/engine.h \
 	helper/pyobj/facts.c helper/pyobj/facts.h helper/pyobj/facts_attrs.c helper/pyobj/facts_frames.c \
 	helper/roots/frames.c helper/roots/frames.h \
 	helper/pyobj/keyrepr.c helper/pyobj/keyrepr.h \
 	helper/include/pyleaks_abi.h helper/include/pyleaks_ctl.h \
-	helper/pyobj/labels.c helper/pyobj/labels.h \
+	helper/graph/labels.c helper/graph/labels.h \
 	helper/pyobj/layout.c helper/pyobj/layout.h \
 	helper/roots/linetable.c helper/roots/linetable.h \
 	helper/backend/maps.c helper/backend/maps.h \
@@ -22,25 +22,25 @@ pyl_engine_sources = \
 	helper/pyobj/names.c helper/pyobj/names.h \
 	helper/query/objects.c \
 	helper/graph/objtab.c helper/graph/objtab.h \
-	helper/backend/peek.h \
+	helper/pyobj/peek.h helper/pyobj/view.h \
 	helper/pyobj/pydict.c helper/pyobj/pydict.h \
 	helper/pyobj/pystr.c helper/pyobj/pystr.h \
 	helper/query/queries.c helper/query/query.h helper/query/query_backrefs.c \
 	helper/query/query_chain.c helper/query/query_pick.c \
-	helper/graph/referents.h helper/graph/referents_live.c \
+	helper/pyobj/referents.h helper/pyobj/referents_live.c \
 	helper/graph/rev.c helper/graph/rev.h \
 	helper/roots/roots.c helper/roots/roots.h helper/roots/roots_build.h \
 	helper/roots/roots_residue.c helper/roots/roots_state.c \
 	helper/roots/roots_types.c helper/roots/threadnames.c \
 	helper/pyobj/sizes.c helper/pyobj/sizes.h \
-	helper/query/sort.c helper/query/sort.h \
+	helper/common/sort.c helper/common/sort.h \
 	helper/pyobj/types.c helper/pyobj/types.h \
 	helper/pyobj/validate.c helper/pyobj/validate.h \
-	helper/backend/util.c helper/backend/util.h \
+	helper/common/util.c helper/common/util.h \
 	helper/graph/walk.c helper/graph/walk.h
 
 pyl_engine_cppflags = -DPYL_BACKEND_LIVE \
-	-I$(srcdir)/helper/include \
+	-I$(srcdir)/helper/include -I$(srcdir)/helper/common \
 	-I$(srcdir)/helper/backend -I$(srcdir)/helper/graph \
 	-I$(srcdir)/helper/pyobj -I$(srcdir)/helper/roots -I$(srcdir)/helper/query
 

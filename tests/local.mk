@@ -18,6 +18,7 @@ PYTEST_FILES = \
 	tests/harness.py \
 	tests/test_census.py \
 	tests/test_ctl_abi.py \
+	tests/test_layers.py \
 	tests/test_errors.py \
 	tests/test_objects.py \
 	tests/test_plain_gdb.py \

@@ -16,32 +16,36 @@ uint64_t *pyl_bitmap_new(struct pyl_arena *a, uint32_t n) {
 }
 
 static int by_root_obj(uint32_t a, uint32_t b, const void *ctx) {
-  const struct pyl_root *roots = ctx;
-  if (roots[a].obj != roots[b].obj) {
-    return roots[a].obj < roots[b].obj ? -1 : 1;
+  const uint32_t *obj = ctx;
+  if (obj[a] != obj[b]) {
+    return obj[a] < obj[b] ? -1 : 1;
   }
   return 0; /* the sort is stable: roots order is kept */
 }
 
-bool pyl_rootset_build(struct pyl_rootset *rs, const struct pyl_root *roots,
-                       uint32_t n_roots, uint32_t n_objs, struct pyl_arena *a) {
-  rs->roots = roots;
+bool pyl_rootset_build(struct pyl_rootset *rs, const uint32_t *root_obj,
+                       size_t stride, uint32_t n_roots, uint32_t n_objs,
+                       struct pyl_arena *a) {
+  size_t words = (size_t)n_roots + 1;
   rs->n_roots = n_roots;
   rs->is_root = pyl_bitmap_new(a, n_objs);
-  rs->by_obj = pyl_arena_alloc(a, ((size_t)n_roots + 1) * sizeof(uint32_t), 8);
-  uint32_t *tmp =
-      pyl_arena_alloc(a, ((size_t)n_roots + 1) * sizeof(uint32_t), 8);
-  if (rs->is_root == NULL || rs->by_obj == NULL || tmp == NULL) {
+  rs->obj = pyl_arena_alloc(a, words * sizeof(uint32_t), 8);
+  rs->by_obj = pyl_arena_alloc(a, words * sizeof(uint32_t), 8);
+  uint32_t *tmp = pyl_arena_alloc(a, words * sizeof(uint32_t), 8);
+  if (rs->is_root == NULL || rs->obj == NULL || rs->by_obj == NULL ||
+      tmp == NULL) {
     return false;
   }
+  const unsigned char *at = (const unsigned char *)root_obj;
   uint32_t n = 0;
-  for (uint32_t i = 0; i < n_roots; i++) {
-    if (roots[i].obj < n_objs) {
-      pyl_bit_set(rs->is_root, roots[i].obj);
+  for (uint32_t i = 0; i < n_roots; i++, at += stride) {
+    __builtin_memcpy(&rs->obj[i], at, sizeof(uint32_t));
+    if (rs->obj[i] < n_objs) {
+      pyl_bit_set(rs->is_root, rs->obj[i]);
       rs->by_obj[n++] = i;
     }
   }
-  pyl_sort_u32(rs->by_obj, tmp, n, by_root_obj, roots);
+  pyl_sort_u32(rs->by_obj, tmp, n, by_root_obj, rs->obj);
   rs->n_roots = n;
   return true;
 }
@@ -52,7 +56,7 @@ uint32_t pyl_rootset_find(const struct pyl_rootset *rs, uint32_t obj,
   uint32_t hi = rs->n_roots;
   while (lo < hi) {
     uint32_t mid = lo + (hi - lo) / 2;
-    if (rs->roots[rs->by_obj[mid]].obj < obj) {
+    if (rs->obj[rs->by_obj[mid]] < obj) {
       lo = mid + 1;
     } else {
       hi = mid;
@@ -60,7 +64,7 @@ uint32_t pyl_rootset_find(const struct pyl_rootset *rs, uint32_t obj,
   }
   *first = lo;
   uint32_t k = lo;
-  while (k < rs->n_roots && rs->roots[rs->by_obj[k]].obj == obj) {
+  while (k < rs->n_roots && rs->obj[rs->by_obj[k]] == obj) {
     k++;
   }
   return k - lo;
@@ -192,7 +196,7 @@ bool pyl_chain_unreachable(const struct pyl_graph *g,
     return false;
   }
   for (uint32_t i = 0; i < rs->n_roots; i++) {
-    src[i] = rs->roots[rs->by_obj[i]].obj;
+    src[i] = rs->obj[rs->by_obj[i]];
   }
   (void)pyl_bfs_forward(g, src, rs->n_roots, from_roots, queue, NULL);
   uint32_t n_fwd = pyl_bfs_forward(g, &target, 1, from_target, queue, NULL);

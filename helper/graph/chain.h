@@ -20,9 +20,9 @@
 #define PYL_CHAIN_H
 
 #include "arena.h"
-#include "roots.h"
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 struct pyl_graph {
@@ -44,16 +44,23 @@ static inline void pyl_bit_set(uint64_t *b, uint32_t i) {
 /* A zeroed bitmap of n bits from the arena, or NULL. */
 uint64_t *pyl_bitmap_new(struct pyl_arena *a, uint32_t n);
 
-/* Which objects roots hold, and for each the roots (in roots order). */
+/* Which objects roots hold, and for each the roots (in roots order).
+ * A root is only an object index here: the roots layer (roots/roots.h)
+ * builds its rows above the graph and hands their objects down. */
 struct pyl_rootset {
-  const struct pyl_root *roots;
+  uint32_t *obj; /* the object of root i */
   uint32_t n_roots;
   uint64_t *is_root; /* bitmap over objects */
   uint32_t *by_obj;  /* root indices sorted by (object, index) */
 };
 
-bool pyl_rootset_build(struct pyl_rootset *rs, const struct pyl_root *roots,
-                       uint32_t n_roots, uint32_t n_objs, struct pyl_arena *a);
+/* root_obj: the object of the first root, the next one stride bytes
+ * further (&rows[0].obj, sizeof(rows[0]) for an array of rows; NULL when
+ * n_roots is 0); roots outside [0, n_objs) are left out.  False when out
+ * of memory. */
+bool pyl_rootset_build(struct pyl_rootset *rs, const uint32_t *root_obj,
+                       size_t stride, uint32_t n_roots, uint32_t n_objs,
+                       struct pyl_arena *a);
 
 /* The roots that hold obj: *first is the position in by_obj of the
  * earliest one; returns how many (0 when none). */

@@ -50,11 +50,10 @@
 #define PYL_OBJTAB_H
 
 #include "arena.h"
+#include "util.h" /* PYL_NONE */
 
 #include <stdbool.h>
 #include <stdint.h>
-
-#define PYL_NONE UINT32_MAX
 
 /* What pyl_objtab_hash() gives an address no object can have. */
 #define PYL_OBJTAB_BAD_HASH (1ull << 63)

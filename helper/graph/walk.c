@@ -2,7 +2,7 @@
 #include "walk.h"
 
 #include "control.h"
-#include "engine.h"
+#include "heap.h"
 #include "referents.h"
 #include "sizes.h"
 #include "validate.h"
@@ -23,7 +23,8 @@ struct ref {
 };
 
 struct walk {
-  struct pyl_ctx *c;
+  struct pyl_heap *h;
+  struct pyl_view *c; /* h->v */
   struct pyl_sbuf *msg;
   struct ref *buf; /* referents pushed, not probed yet */
   uint32_t n;
@@ -49,7 +50,7 @@ static void fail(struct walk *w, int status, const char *why) {
 static void out_of_memory(struct walk *w) {
   fail(w, PYL_ENOMEM, "out of helper memory after ");
   if (w->status == PYL_ENOMEM) {
-    pyl_sbuf_dec(w->msg, w->c->tab.n);
+    pyl_sbuf_dec(w->msg, w->h->tab.n);
     pyl_sbuf_str(w->msg, " objects");
   }
 }
@@ -61,7 +62,7 @@ static void aborted(struct walk *w) {
 static void drop(struct walk *w, const struct ref *r, const char *why) {
   struct pyl_sbuf b;
   if (r->slot != PYL_NO_SLOT) {
-    pyl_csr_set(&w->c->csr, r->slot - 1, PYL_NONE);
+    pyl_csr_set(&w->h->csr, r->slot - 1, PYL_NONE);
   }
   if (!pyl_warn(w->c, &b)) {
     return;
@@ -107,7 +108,7 @@ static void skipped(struct walk *w, uint64_t addr, const char *why) {
 
 /* Count the object but never traverse it. */
 static void skip(struct walk *w, uint32_t idx, uint64_t addr, const char *why) {
-  struct pyl_arena *a = &w->c->work;
+  struct pyl_arena *a = &w->h->work;
   uint64_t end = w->skip_at + ((uint64_t)w->n_skip + 1) * sizeof(uint32_t);
   if (end > a->committed && !pyl_arena_commit(a, end)) {
     fail(w, PYL_ECORRUPT, "too many corrupt objects to skip (");
@@ -125,7 +126,8 @@ static void skip(struct walk *w, uint32_t idx, uint64_t addr, const char *why) {
  * add it, size it. */
 static void discover(struct walk *w, const struct ref *r,
                      const uint64_t *stop) {
-  struct pyl_ctx *c = w->c;
+  struct pyl_view *c = w->c;
+  struct pyl_heap *h = w->h;
   const void *p = NULL;
   if (r->addr % 8 == 0) {
     p = pyl_mem_ptr(&c->mem, r->addr, PYL_HEADER);
@@ -150,7 +152,7 @@ static void discover(struct walk *w, const struct ref *r,
   const char *bad = pyl_shape_of(ty) == PYL_SHAPE_OTHER
                         ? NULL
                         : pyl_validate(c, ty, r->addr, body);
-  uint32_t idx = pyl_objtab_add_at(&c->tab, r->addr, r->hash, stop, tid);
+  uint32_t idx = pyl_objtab_add_at(&h->tab, r->addr, r->hash, stop, tid);
   if (idx == PYL_NONE) {
     out_of_memory(w);
     return;
@@ -167,17 +169,17 @@ static void discover(struct walk *w, const struct ref *r,
   }
   ty->count++;
   ty->bytes += size;
-  c->total_bytes += size;
-  c->n_gc_tracked += r->slot == PYL_NO_SLOT;
+  h->total_bytes += size;
+  h->n_gc_tracked += r->slot == PYL_NO_SLOT;
   if (r->slot != PYL_NO_SLOT) {
-    pyl_csr_set(&c->csr, r->slot - 1, idx);
+    pyl_csr_set(&h->csr, r->slot - 1, idx);
   }
 }
 
 /* Resolve the batch (slots and headers were prefetched by push): known
  * objects become edges, new ones are added where their probe stopped. */
 static void flush(struct walk *w) {
-  struct pyl_objtab *t = &w->c->tab;
+  struct pyl_objtab *t = &w->h->tab;
   uint32_t n = w->n;
   w->n = 0;
   for (uint32_t k = 0; k < n && w->status == PYL_OK; k++) {
@@ -187,7 +189,7 @@ static void flush(struct walk *w) {
     if (idx == PYL_NONE) {
       discover(w, r, stop);
     } else if (r->slot != PYL_NO_SLOT) {
-      pyl_csr_set(&w->c->csr, r->slot - 1, idx);
+      pyl_csr_set(&w->h->csr, r->slot - 1, idx);
     }
   }
 }
@@ -200,7 +202,7 @@ static void push(struct walk *w, uint64_t addr, uint64_t slot, uint64_t src) {
   r->src = src;
   /* By the time the batch is resolved the slot has arrived, and the
    * header of a new object too (a prefetch never faults). */
-  pyl_objtab_prefetch(&w->c->tab, r->hash);
+  pyl_objtab_prefetch(&w->h->tab, r->hash);
   __builtin_prefetch(pyl_host_ptr(addr));
   if (w->n == PYL_BATCH) {
     flush(w);
@@ -215,7 +217,7 @@ static int visit(void *obj, void *arg) {
   if (obj == NULL) {
     return 0;
   }
-  uint64_t slot = pyl_csr_slot(&w->c->csr);
+  uint64_t slot = pyl_csr_slot(&w->h->csr);
   if (slot == UINT64_MAX) {
     out_of_memory(w);
     return 1;
@@ -245,7 +247,8 @@ static void broken_list(struct walk *w, unsigned list, const char *where,
 
 /* Seed the table with one GC list, checking its links as we go. */
 static void seed_list(struct walk *w, unsigned list) {
-  struct pyl_ctx *c = w->c;
+  struct pyl_view *c = w->c;
+  struct pyl_heap *h = w->h;
   uint64_t gch = c->L->sizeof_gc_head;
   uint64_t head = pyl_layout_gc_list(c->L, list);
   const void *hp = pyl_mem_ptr(&c->mem, head, gch);
@@ -280,7 +283,7 @@ static void seed_list(struct walk *w, unsigned list) {
                   "its prev link does not match");
       return;
     }
-    if (++steps > c->tab.max_objs) {
+    if (++steps > h->tab.max_objs) {
       broken_list(w, list, "at object", x + gch,
                   "longer than any heap (a loop?)");
       return;
@@ -306,12 +309,13 @@ static void unvisit(struct walk *w, uint64_t first) {
   while (w->n > 0 && w->buf[w->n - 1].slot > first) {
     w->n--;
   }
-  w->c->csr.n_edges = first;
+  w->h->csr.n_edges = first;
 }
 
 static void traverse_all(struct walk *w) {
-  struct pyl_ctx *c = w->c;
-  struct pyl_objtab *t = &c->tab;
+  struct pyl_view *c = w->c;
+  struct pyl_heap *h = w->h;
+  struct pyl_objtab *t = &h->tab;
   for (uint32_t i = 0; w->status == PYL_OK; i++) {
     if (i == t->n) {
       flush(w);
@@ -335,12 +339,12 @@ static void traverse_all(struct walk *w) {
     if (!pyl_object_is_gc(ty, obj)) {
       continue;
     }
-    if (!pyl_csr_begin(&c->csr, i)) {
+    if (!pyl_csr_begin(&h->csr, i)) {
       out_of_memory(w);
       break;
     }
     w->src_addr = obj;
-    uint64_t first = c->csr.n_edges;
+    uint64_t first = h->csr.n_edges;
     if (!pyl_referents(c, ty, obj, visit, w)) {
       unvisit(w, first);
       skipped(w, obj, "fault in its tp_traverse");
@@ -348,8 +352,9 @@ static void traverse_all(struct walk *w) {
   }
 }
 
-int pyl_walk(struct pyl_ctx *c, uint64_t flags, struct pyl_sbuf *msg) {
-  struct walk w = {.c = c, .msg = msg, .status = PYL_OK};
+int pyl_walk(struct pyl_heap *h, uint64_t flags, struct pyl_sbuf *msg) {
+  struct pyl_view *c = h->v;
+  struct walk w = {.h = h, .c = c, .msg = msg, .status = PYL_OK};
   uint32_t collecting = 0;
   if (!pyl_read_u32(&c->mem, c->L->gc_collecting_addr, &collecting)) {
     pyl_sbuf_str(msg, "layout field gc_collecting_addr is unreadable");
@@ -361,14 +366,14 @@ int pyl_walk(struct pyl_ctx *c, uint64_t flags, struct pyl_sbuf *msg) {
     return PYL_EGCBUSY;
   }
   w.check_prev = collecting == 0;
-  pyl_arena_reset(&c->work);
-  w.buf = pyl_arena_alloc(&c->work, sizeof(struct ref) * PYL_BATCH, 64);
+  pyl_arena_reset(&h->work);
+  w.buf = pyl_arena_alloc(&h->work, sizeof(struct ref) * PYL_BATCH, 64);
   if (w.buf == NULL) {
     out_of_memory(&w);
     return w.status;
   }
-  w.skip_at = c->work.used;
-  w.skip = (uint32_t *)(void *)(c->work.base + w.skip_at);
+  w.skip_at = h->work.used;
+  w.skip = (uint32_t *)(void *)(h->work.base + w.skip_at);
   for (unsigned l = 0; l < c->L->gc_list_count && w.status == PYL_OK; l++) {
     seed_list(&w, l);
   }
@@ -380,7 +385,7 @@ int pyl_walk(struct pyl_ctx *c, uint64_t flags, struct pyl_sbuf *msg) {
   if (w.status == PYL_OK) {
     traverse_all(&w);
   }
-  if (w.status == PYL_OK && !pyl_csr_finish(&c->csr, c->tab.n)) {
+  if (w.status == PYL_OK && !pyl_csr_finish(&h->csr, h->tab.n)) {
     out_of_memory(&w);
   }
   return w.status;

@@ -28,10 +28,10 @@
 
 #include <stdint.h>
 
-struct pyl_ctx;
+struct pyl_heap;
 
-/* Build the graph into the (cleared) tables of c.  Returns PYL_OK or a
+/* Build the graph into the (cleared) tables of h.  Returns PYL_OK or a
  * negative status with the cause in msg. */
-int pyl_walk(struct pyl_ctx *c, uint64_t flags, struct pyl_sbuf *msg);
+int pyl_walk(struct pyl_heap *h, uint64_t flags, struct pyl_sbuf *msg);
 
 #endif /* PYL_WALK_H */

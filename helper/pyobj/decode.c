@@ -1,9 +1,9 @@
 /* decode.c — builtin referent decoders. */
 #include "decode.h"
 
-#include "engine.h"
+#include "view.h"
 
-void pyl_decode_structseq(struct pyl_ctx *c, const struct pyl_type *ty,
+void pyl_decode_structseq(struct pyl_view *c, const struct pyl_type *ty,
                           uint64_t addr, pyl_visit_fn visit, void *arg) {
   const struct pyl_layout *L = c->L;
   if (pyl_layout_minor(L) >= 9 && (ty->flags & PYL_TPF_HEAPTYPE) != 0 &&

@@ -13,7 +13,7 @@
 
 /* structseq_traverse: the type when it is a heap type (3.9+), then the
  * n_fields items (hidden fields beyond ob_size included). */
-void pyl_decode_structseq(struct pyl_ctx *c, const struct pyl_type *ty,
+void pyl_decode_structseq(struct pyl_view *c, const struct pyl_type *ty,
                           uint64_t addr, pyl_visit_fn visit, void *arg);
 
 #endif /* PYL_DECODE_H */

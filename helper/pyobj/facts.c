@@ -10,7 +10,7 @@ enum {
   PYL_NAME_SIZE = 128,
 };
 
-void pyl_facts_begin(struct facts *f, struct pyl_ctx *c, uint64_t want) {
+void pyl_facts_begin(struct facts *f, struct pyl_view *c, uint64_t want) {
   f->c = c;
   f->want = want;
   f->start = (c->scratch.used + 63) & ~(size_t)63;
@@ -76,7 +76,7 @@ static void list_facts(struct facts *f, uint64_t obj) {
 }
 
 static void tuple_facts(struct facts *f, uint64_t obj, uint64_t prev) {
-  struct pyl_ctx *c = f->c;
+  struct pyl_view *c = f->c;
   const struct pyl_layout *L = c->L;
   int64_t n = pyl_peek_i64(c, obj + L->ob_size_off);
   bool closure = prev != 0 && pyl_peek_type(c, prev) == L->lb_function_type &&
@@ -92,7 +92,7 @@ static void tuple_facts(struct facts *f, uint64_t obj, uint64_t prev) {
 }
 
 static void set_facts(struct facts *f, uint64_t obj, const char *label) {
-  struct pyl_ctx *c = f->c;
+  struct pyl_view *c = f->c;
   const struct pyl_layout *L = c->L;
   uint64_t mask = pyl_peek(c, obj + L->set_mask_off);
   uint64_t table = pyl_peek(c, obj + L->set_table_off);
@@ -117,7 +117,7 @@ static void dict_facts(struct facts *f, uint64_t obj) {
 }
 
 static void deque_facts(struct facts *f, uint64_t obj) {
-  struct pyl_ctx *c = f->c;
+  struct pyl_view *c = f->c;
   const struct pyl_layout *L = c->L;
   int64_t n = pyl_peek_i64(c, obj + L->ob_size_off);
   uint64_t block = pyl_peek(c, obj + L->lb_deque_leftblock_off);
@@ -139,7 +139,7 @@ static void deque_facts(struct facts *f, uint64_t obj) {
 
 /* lru_cache_object: its root link is the object itself. */
 static void lru_facts(struct facts *f, uint64_t obj) {
-  struct pyl_ctx *c = f->c;
+  struct pyl_view *c = f->c;
   const struct pyl_layout *L = c->L;
   pyl_fact_field(f, obj, L->lb_lru_cache_off, "cache");
   pyl_fact_field(f, obj, L->lb_lru_func_off, "__wrapped__");
@@ -174,7 +174,7 @@ static void function_facts(struct facts *f, uint64_t obj) {
 }
 
 static void type_facts(struct facts *f, uint64_t obj) {
-  struct pyl_ctx *c = f->c;
+  struct pyl_view *c = f->c;
   const struct pyl_layout *L = c->L;
   pyl_fact_field(f, obj, L->tp_dict_off, ".__dict__");
   pyl_fact_field(f, obj, L->type_mro_off, "__mro__");
@@ -195,7 +195,7 @@ static void exception_facts(struct facts *f, uint64_t obj) {
   pyl_fact_field(f, obj, L->lb_exc_cause_off, "__cause__");
 }
 
-static bool type_named(struct pyl_ctx *c, uint64_t type, const char *name) {
+static bool type_named(struct pyl_view *c, uint64_t type, const char *name) {
   char buf[PYL_NAME_SIZE];
   return pyl_peek_cstr(c, pyl_peek(c, type + c->L->tp_name_off), buf,
                        sizeof(buf)) &&
@@ -206,7 +206,7 @@ static bool type_named(struct pyl_ctx *c, uint64_t type, const char *name) {
  * the tp_base chain a decoder knows. */
 static void base_facts(struct facts *f, uint64_t obj, uint64_t type,
                        uint64_t prev) {
-  struct pyl_ctx *c = f->c;
+  struct pyl_view *c = f->c;
   const struct pyl_layout *L = c->L;
   for (unsigned d = 0; type != 0 && d < PYL_MAX_BASES; d++) {
     if (type == L->dict_type) {
@@ -266,7 +266,7 @@ static void base_facts(struct facts *f, uint64_t obj, uint64_t type,
 }
 
 void pyl_facts_collect(struct facts *f, uint64_t obj, uint64_t prev) {
-  struct pyl_ctx *c = f->c;
+  struct pyl_view *c = f->c;
   uint64_t type = pyl_peek_type(c, obj);
   if (type == 0) {
     return;

@@ -10,7 +10,7 @@
 #ifndef PYL_FACTS_H
 #define PYL_FACTS_H
 
-#include "engine.h"
+#include "view.h"
 #include "peek.h"
 
 #include <stdbool.h>
@@ -50,7 +50,7 @@ struct fact {
 };
 
 struct facts {
-  struct pyl_ctx *c;
+  struct pyl_view *c;
   struct fact *v;
   size_t start;  /* scratch offset of v */
   uint64_t want; /* only facts about this referent, or 0 for all */
@@ -61,7 +61,7 @@ struct facts {
 };
 
 /* facts.c */
-void pyl_facts_begin(struct facts *f, struct pyl_ctx *c, uint64_t want);
+void pyl_facts_begin(struct facts *f, struct pyl_view *c, uint64_t want);
 void pyl_fact_add(struct facts *f, uint64_t addr, uint32_t kind,
                   const char *text, uint64_t arg, uint32_t idx);
 /* The pointer at slot, once per slot (an explicit field and a member
@@ -80,7 +80,7 @@ void pyl_facts_frame(struct facts *f, uint64_t obj); /* a frame object */
 void pyl_facts_gen(struct facts *f, uint64_t obj);   /* generator, coroutine,
                                                         async generator */
 /* The name (a str address) of free variable i of a function, or 0. */
-uint64_t pyl_freevar_name(struct pyl_ctx *c, uint64_t func, int64_t i);
+uint64_t pyl_freevar_name(struct pyl_view *c, uint64_t func, int64_t i);
 
 /* facts_attrs.c */
 void pyl_facts_attributes(struct facts *f, uint64_t obj, uint64_t type);

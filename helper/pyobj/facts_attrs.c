@@ -22,7 +22,7 @@ enum {
  * (3.11+ split keys: 16-byte {key, value} entries). */
 static void cached_values(struct facts *f, uint64_t type, uint64_t values,
                           int64_t count) {
-  struct pyl_ctx *c = f->c;
+  struct pyl_view *c = f->c;
   const struct pyl_layout *L = c->L;
   uint64_t keys = pyl_peek(c, type + L->lb_ht_cached_keys_off);
   if (keys == 0 || values == 0) {
@@ -45,7 +45,7 @@ static void cached_values(struct facts *f, uint64_t type, uint64_t values,
 /* The instance __dict__ through tp_dictoffset (negative: from the end of
  * a variable-size object). */
 static void dictoffset_facts(struct facts *f, uint64_t obj, uint64_t type) {
-  struct pyl_ctx *c = f->c;
+  struct pyl_view *c = f->c;
   const struct pyl_layout *L = c->L;
   if (L->lb_tp_dictoffset_off == 0) {
     return; /* a layout without it (never 0 in a PyTypeObject) */
@@ -64,7 +64,7 @@ static void dictoffset_facts(struct facts *f, uint64_t obj, uint64_t type) {
 }
 
 void pyl_facts_attributes(struct facts *f, uint64_t obj, uint64_t type) {
-  struct pyl_ctx *c = f->c;
+  struct pyl_view *c = f->c;
   const struct pyl_layout *L = c->L;
   unsigned minor = pyl_layout_minor(L);
   uint64_t flags = pyl_peek_flags(c, type);
@@ -101,7 +101,7 @@ void pyl_facts_attributes(struct facts *f, uint64_t obj, uint64_t type) {
 /* PyMemberDef object members (__slots__, and the named fields of many
  * builtin types) along the tp_base chain. */
 void pyl_facts_members(struct facts *f, uint64_t obj, uint64_t type) {
-  struct pyl_ctx *c = f->c;
+  struct pyl_view *c = f->c;
   const struct pyl_layout *L = c->L;
   if (L->lb_member_size == 0 || L->tp_members_off == 0) {
     return;

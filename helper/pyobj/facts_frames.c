@@ -48,7 +48,7 @@ static const struct frame_words agen_words = {"ag_frame",
                                               "(ag_frame evaluation stack)"};
 
 /* The name of local slot i of code, and whether it holds a cell. */
-static uint64_t slot_name(struct pyl_ctx *c, uint64_t code, int64_t i,
+static uint64_t slot_name(struct pyl_view *c, uint64_t code, int64_t i,
                           bool *cell) {
   const struct pyl_layout *L = c->L;
   *cell = false;
@@ -76,7 +76,7 @@ static uint64_t slot_name(struct pyl_ctx *c, uint64_t code, int64_t i,
 
 /* Local slots of code: 3.8-3.10 locals + cells + free variables, 3.11+
  * co_nlocalsplus. */
-static int64_t slot_count(struct pyl_ctx *c, uint64_t code) {
+static int64_t slot_count(struct pyl_view *c, uint64_t code) {
   const struct pyl_layout *L = c->L;
   if (code == 0 || pyl_peek_type(c, code) != L->code_type) {
     return 0;
@@ -95,7 +95,7 @@ static int64_t slot_count(struct pyl_ctx *c, uint64_t code) {
 
 static void slot_facts(struct facts *f, uint64_t slots, uint64_t code,
                        int64_t n_stack_end, const struct frame_words *w) {
-  struct pyl_ctx *c = f->c;
+  struct pyl_view *c = f->c;
   int64_t n = slot_count(c, code);
   if (n < 0 || n > PYL_MAX_SLOTS) {
     return;
@@ -115,7 +115,7 @@ static void slot_facts(struct facts *f, uint64_t slots, uint64_t code,
 /* 3.11+: a _PyInterpreterFrame at fr (in a frame object or generator). */
 static void iframe_facts(struct facts *f, uint64_t fr,
                          const struct frame_words *w) {
-  struct pyl_ctx *c = f->c;
+  struct pyl_view *c = f->c;
   const struct pyl_layout *L = c->L;
   if (fr == 0 || L->iframe_localsplus_off == 0) {
     return;
@@ -131,7 +131,7 @@ static void iframe_facts(struct facts *f, uint64_t fr,
 }
 
 void pyl_facts_frame(struct facts *f, uint64_t obj) {
-  struct pyl_ctx *c = f->c;
+  struct pyl_view *c = f->c;
   const struct pyl_layout *L = c->L;
   pyl_fact_field(f, obj, L->lb_frame_back_off, "f_back");
   pyl_fact_field(f, obj, L->lb_frame_trace_off, "f_trace");
@@ -163,7 +163,7 @@ void pyl_facts_frame(struct facts *f, uint64_t obj) {
 }
 
 void pyl_facts_gen(struct facts *f, uint64_t obj) {
-  struct pyl_ctx *c = f->c;
+  struct pyl_view *c = f->c;
   const struct pyl_layout *L = c->L;
   uint64_t type = pyl_peek_type(c, obj);
   const struct frame_words *w = type == L->lb_gen_type    ? &gen_words
@@ -182,7 +182,7 @@ void pyl_facts_gen(struct facts *f, uint64_t obj) {
 }
 
 /* The name of free variable i of a function's code. */
-uint64_t pyl_freevar_name(struct pyl_ctx *c, uint64_t func, int64_t i) {
+uint64_t pyl_freevar_name(struct pyl_view *c, uint64_t func, int64_t i) {
   const struct pyl_layout *L = c->L;
   uint64_t code = pyl_peek(c, func + L->lb_func_code_off);
   if (code == 0 || pyl_peek_type(c, code) != L->code_type) {

@@ -11,7 +11,7 @@ enum {
   PYL_PTR = 8,
 };
 
-void pyl_put_name(struct pyl_ctx *c, uint64_t addr, struct pyl_sbuf *b) {
+void pyl_put_name(struct pyl_view *c, uint64_t addr, struct pyl_sbuf *b) {
   char buf[PYL_NAME_SIZE];
   if (addr != 0 && pyl_is_str(c, addr) &&
       pyl_str_utf8(c, addr, buf, sizeof(buf))) {
@@ -49,7 +49,7 @@ static void put_escaped(struct pyl_sbuf *b, const char *s, size_t len,
   pyl_sbuf_str(b, cut ? "...'" : "'");
 }
 
-static void repr_str(struct pyl_ctx *c, uint64_t addr, struct pyl_sbuf *b) {
+static void repr_str(struct pyl_view *c, uint64_t addr, struct pyl_sbuf *b) {
   char buf[PYL_KEY_CHARS * 4 + 8];
   struct pyl_str h;
   size_t len = 0;
@@ -69,7 +69,7 @@ static void repr_str(struct pyl_ctx *c, uint64_t addr, struct pyl_sbuf *b) {
   put_escaped(b, buf, i, i < len || h.length > chars);
 }
 
-bool pyl_int_value(struct pyl_ctx *c, uint64_t addr, int64_t *out) {
+bool pyl_int_value(struct pyl_view *c, uint64_t addr, int64_t *out) {
   const struct pyl_layout *L = c->L;
   unsigned bits = L->long_digit_size == 4 ? 30 : 15;
   uint64_t nd = 0;
@@ -101,7 +101,7 @@ bool pyl_int_value(struct pyl_ctx *c, uint64_t addr, int64_t *out) {
   return true;
 }
 
-static void repr_bytes(struct pyl_ctx *c, uint64_t addr, struct pyl_sbuf *b) {
+static void repr_bytes(struct pyl_view *c, uint64_t addr, struct pyl_sbuf *b) {
   char buf[PYL_KEY_CHARS + 1];
   int64_t n = pyl_peek_i64(c, addr + c->L->ob_size_off);
   int64_t k = n < PYL_KEY_CHARS ? n : PYL_KEY_CHARS;
@@ -127,7 +127,7 @@ static void repr_bytes(struct pyl_ctx *c, uint64_t addr, struct pyl_sbuf *b) {
 }
 
 /* A value that is not a tuple (tuples inside tuples show as (...)). */
-static void repr_atom(struct pyl_ctx *c, uint64_t addr, struct pyl_sbuf *b) {
+static void repr_atom(struct pyl_view *c, uint64_t addr, struct pyl_sbuf *b) {
   const struct pyl_layout *L = c->L;
   uint64_t type = addr != 0 ? pyl_peek_type(c, addr) : 0;
   uint64_t flags = type != 0 ? pyl_peek_flags(c, type) : 0;
@@ -169,7 +169,7 @@ static void repr_atom(struct pyl_ctx *c, uint64_t addr, struct pyl_sbuf *b) {
   }
 }
 
-void pyl_key_repr(struct pyl_ctx *c, uint64_t addr, struct pyl_sbuf *b) {
+void pyl_key_repr(struct pyl_view *c, uint64_t addr, struct pyl_sbuf *b) {
   uint64_t type = addr != 0 ? pyl_peek_type(c, addr) : 0;
   if (type == 0 || (pyl_peek_flags(c, type) & PYL_TPF_TUPLE_SUBCLASS) == 0) {
     repr_atom(c, addr, b);

@@ -1,7 +1,7 @@
 /* names.c — rendering qualified type names and merging rows by name. */
 #include "names.h"
 
-#include "engine.h"
+#include "view.h"
 #include "pydict.h"
 #include "pystr.h"
 
@@ -72,7 +72,8 @@ uint32_t pyl_names_add(struct pyl_names *n, const char *s) {
 
 /* Copy a C string from the target, page by page so that a string ending
  * just before an unmapped page is still read. */
-static bool read_cstr(struct pyl_ctx *c, uint64_t addr, char *buf, size_t cap) {
+static bool read_cstr(struct pyl_view *c, uint64_t addr, char *buf,
+                      size_t cap) {
   size_t len = 0;
   while (len + 1 < cap) {
     uint64_t a = addr + len;
@@ -104,7 +105,7 @@ static void append(char *buf, size_t cap, size_t *len, const char *s) {
 }
 
 /* Qualified name and qualname of the type into the two buffers. */
-static void render(struct pyl_ctx *c, const struct pyl_type *ty, char *name,
+static void render(struct pyl_view *c, const struct pyl_type *ty, char *name,
                    char *qual) {
   const struct pyl_layout *L = c->L;
   uint64_t tp_name = 0;
@@ -171,7 +172,7 @@ static bool add_to_row(struct pyl_names *n, struct pyl_type *ty) {
   return true;
 }
 
-bool pyl_names_build(struct pyl_ctx *c) {
+bool pyl_names_build(struct pyl_view *c) {
   struct pyl_names *n = &c->names;
   pyl_names_clear(n);
   n->htab =

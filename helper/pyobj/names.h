@@ -19,7 +19,7 @@
 /* libiberty's header needs size_t first */
 #include <libiberty/hashtab.h>
 
-struct pyl_ctx;
+struct pyl_view;
 
 struct pyl_name_row {
   const char *name; /* first: the hash table keys on it */
@@ -52,6 +52,6 @@ static inline const char *pyl_names_str(const struct pyl_names *n,
 }
 
 /* Render the name of every type and aggregate the rows. */
-bool pyl_names_build(struct pyl_ctx *c);
+bool pyl_names_build(struct pyl_view *c);
 
 #endif /* PYL_NAMES_H */

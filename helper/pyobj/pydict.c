@@ -1,7 +1,7 @@
 /* pydict.c — dict keys tables of 3.8-3.13. */
 #include "pydict.h"
 
-#include "engine.h"
+#include "view.h"
 #include "pystr.h"
 
 enum {
@@ -26,7 +26,7 @@ struct keys {
   bool split_kind;  /* 3.11+: dk_kind says split */
 };
 
-static bool read_keys(struct pyl_ctx *c, uint64_t addr, struct keys *k) {
+static bool read_keys(struct pyl_view *c, uint64_t addr, struct keys *k) {
   const struct pyl_layout *L = c->L;
   if (addr == 0 || addr % 8 != 0) {
     return false;
@@ -74,12 +74,12 @@ static bool read_keys(struct pyl_ctx *c, uint64_t addr, struct keys *k) {
   return true;
 }
 
-static uint64_t values_array(struct pyl_ctx *c, uint64_t ma_values) {
+static uint64_t values_array(struct pyl_view *c, uint64_t ma_values) {
   return ma_values +
          (pyl_layout_minor(c->L) >= 13 ? PYL_DICT_VALUES_HDR_313 : 0);
 }
 
-bool pyl_dict_foreach(struct pyl_ctx *c, uint64_t addr, pyl_dict_fn fn,
+bool pyl_dict_foreach(struct pyl_view *c, uint64_t addr, pyl_dict_fn fn,
                       void *arg) {
   const struct pyl_layout *L = c->L;
   uint64_t keys_addr = 0;
@@ -116,7 +116,7 @@ bool pyl_dict_foreach(struct pyl_ctx *c, uint64_t addr, pyl_dict_fn fn,
 }
 
 struct get_str {
-  struct pyl_ctx *c;
+  struct pyl_view *c;
   const char *name;
   uint64_t value;
 };
@@ -130,13 +130,13 @@ static int match_key(uint64_t key, uint64_t value, void *arg) {
   return 0;
 }
 
-uint64_t pyl_dict_get_str(struct pyl_ctx *c, uint64_t addr, const char *name) {
+uint64_t pyl_dict_get_str(struct pyl_view *c, uint64_t addr, const char *name) {
   struct get_str g = {.c = c, .name = name, .value = 0};
   (void)pyl_dict_foreach(c, addr, match_key, &g);
   return g.value;
 }
 
-uint64_t pyl_dict_extra(struct pyl_ctx *c, uint64_t addr) {
+uint64_t pyl_dict_extra(struct pyl_view *c, uint64_t addr) {
   const struct pyl_layout *L = c->L;
   uint64_t keys_addr = 0;
   uint64_t values = 0;

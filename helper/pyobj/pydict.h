@@ -16,7 +16,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-struct pyl_ctx;
+struct pyl_view;
 
 /* Called per (key, value) with a non-NULL value, in entry order; return
  * non-zero to stop. */
@@ -24,14 +24,14 @@ typedef int (*pyl_dict_fn)(uint64_t key, uint64_t value, void *arg);
 
 /* Iterate the dict at addr.  False when its tables are unreadable or
  * implausible (then nothing, or only a prefix, was visited). */
-bool pyl_dict_foreach(struct pyl_ctx *c, uint64_t addr, pyl_dict_fn fn,
+bool pyl_dict_foreach(struct pyl_view *c, uint64_t addr, pyl_dict_fn fn,
                       void *arg);
 
 /* The value stored under the str key `name` (ASCII), or 0. */
-uint64_t pyl_dict_get_str(struct pyl_ctx *c, uint64_t addr, const char *name);
+uint64_t pyl_dict_get_str(struct pyl_view *c, uint64_t addr, const char *name);
 
 /* Bytes the dict owns outside its object: the keys table when not shared
  * and the split values array (dict.__sizeof__ minus tp_basicsize). */
-uint64_t pyl_dict_extra(struct pyl_ctx *c, uint64_t addr);
+uint64_t pyl_dict_extra(struct pyl_view *c, uint64_t addr);
 
 #endif /* PYL_PYDICT_H */

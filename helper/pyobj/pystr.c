@@ -1,14 +1,14 @@
 /* pystr.c — str headers, UTF-8 rendering and sizes. */
 #include "pystr.h"
 
-#include "engine.h"
+#include "view.h"
 
 enum {
   PYL_STR_MAX_LENGTH = 1 << 30, /* sanity bound on a str we read */
   PYL_WCHAR_SIZE = 4,           /* wchar_t on Linux */
 };
 
-bool pyl_str_header(struct pyl_ctx *c, uint64_t addr, struct pyl_str *out) {
+bool pyl_str_header(struct pyl_view *c, uint64_t addr, struct pyl_str *out) {
   const struct pyl_layout *L = c->L;
   uint64_t need = L->unicode_state_off + 4;
   if (need < L->unicode_length_off + 8) {
@@ -42,7 +42,7 @@ bool pyl_str_header(struct pyl_ctx *c, uint64_t addr, struct pyl_str *out) {
   return true;
 }
 
-bool pyl_is_str(struct pyl_ctx *c, uint64_t addr) {
+bool pyl_is_str(struct pyl_view *c, uint64_t addr) {
   const struct pyl_layout *L = c->L;
   uint64_t type = 0;
   uint64_t flags = 0;
@@ -89,7 +89,7 @@ static uint32_t code_point(const void *data, unsigned kind, uint64_t i) {
 }
 
 /* NUL code points as NUL bytes (raw) or as the text \x00. */
-static bool str_utf8(struct pyl_ctx *c, uint64_t addr, char *buf, size_t cap,
+static bool str_utf8(struct pyl_view *c, uint64_t addr, char *buf, size_t cap,
                      bool raw, size_t *out_len) {
   struct pyl_str s;
   *out_len = 0;
@@ -129,17 +129,17 @@ static bool str_utf8(struct pyl_ctx *c, uint64_t addr, char *buf, size_t cap,
   return true;
 }
 
-bool pyl_str_utf8(struct pyl_ctx *c, uint64_t addr, char *buf, size_t cap) {
+bool pyl_str_utf8(struct pyl_view *c, uint64_t addr, char *buf, size_t cap) {
   size_t len = 0;
   return str_utf8(c, addr, buf, cap, false, &len);
 }
 
-bool pyl_str_utf8_raw(struct pyl_ctx *c, uint64_t addr, char *buf, size_t cap,
+bool pyl_str_utf8_raw(struct pyl_view *c, uint64_t addr, char *buf, size_t cap,
                       size_t *len) {
   return str_utf8(c, addr, buf, cap, true, len);
 }
 
-bool pyl_str_equals(struct pyl_ctx *c, uint64_t addr, const char *want) {
+bool pyl_str_equals(struct pyl_view *c, uint64_t addr, const char *want) {
   struct pyl_str s;
   if (!pyl_str_header(c, addr, &s) || s.data == 0 ||
       s.length != pyl_strlen(want)) {
@@ -158,7 +158,7 @@ bool pyl_str_equals(struct pyl_ctx *c, uint64_t addr, const char *want) {
 }
 
 /* unicode.__sizeof__, field by field (docs/sizes.md). */
-uint64_t pyl_str_size(struct pyl_ctx *c, uint64_t addr, uint64_t basicsize) {
+uint64_t pyl_str_size(struct pyl_view *c, uint64_t addr, uint64_t basicsize) {
   const struct pyl_layout *L = c->L;
   struct pyl_str s;
   if (!pyl_str_header(c, addr, &s)) {

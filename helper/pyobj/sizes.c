@@ -1,7 +1,7 @@
 /* sizes.c — shallow sizes, one rule per builtin layout. */
 #include "sizes.h"
 
-#include "engine.h"
+#include "view.h"
 #include "pydict.h"
 #include "pystr.h"
 
@@ -10,7 +10,7 @@ enum {
   PYL_INT_TAG_SHIFT = 3, /* 3.12+: lv_tag = ndigits << 3 | sign bits */
 };
 
-static uint64_t var_items(struct pyl_ctx *c, const struct pyl_type *ty,
+static uint64_t var_items(struct pyl_view *c, const struct pyl_type *ty,
                           uint64_t addr) {
   int64_t n = 0;
   if (ty->itemsize == 0 ||
@@ -21,7 +21,7 @@ static uint64_t var_items(struct pyl_ctx *c, const struct pyl_type *ty,
   return ty->itemsize * (n < 0 ? -(uint64_t)n : (uint64_t)n);
 }
 
-static uint64_t list_extra(struct pyl_ctx *c, uint64_t addr) {
+static uint64_t list_extra(struct pyl_view *c, uint64_t addr) {
   int64_t allocated = 0;
   if (!pyl_read_i64(&c->mem, addr + c->L->list_allocated_off, &allocated) ||
       allocated < 0) {
@@ -30,7 +30,7 @@ static uint64_t list_extra(struct pyl_ctx *c, uint64_t addr) {
   return (uint64_t)allocated * PYL_PTR;
 }
 
-static uint64_t set_extra(struct pyl_ctx *c, uint64_t addr) {
+static uint64_t set_extra(struct pyl_view *c, uint64_t addr) {
   const struct pyl_layout *L = c->L;
   int64_t mask = 0;
   uint64_t table = 0;
@@ -42,7 +42,7 @@ static uint64_t set_extra(struct pyl_ctx *c, uint64_t addr) {
   return ((uint64_t)mask + 1) * L->sizeof_setentry;
 }
 
-static uint64_t bytearray_extra(struct pyl_ctx *c, uint64_t addr) {
+static uint64_t bytearray_extra(struct pyl_view *c, uint64_t addr) {
   int64_t alloc = 0;
   if (!pyl_read_i64(&c->mem, addr + c->L->bytearray_alloc_off, &alloc) ||
       alloc < 0) {
@@ -51,7 +51,7 @@ static uint64_t bytearray_extra(struct pyl_ctx *c, uint64_t addr) {
   return (uint64_t)alloc;
 }
 
-static uint64_t int_digits(struct pyl_ctx *c, const struct pyl_type *ty,
+static uint64_t int_digits(struct pyl_view *c, const struct pyl_type *ty,
                            uint64_t addr) {
   unsigned minor = pyl_layout_minor(c->L);
   uint64_t ndigits = 0;
@@ -70,7 +70,7 @@ static uint64_t int_digits(struct pyl_ctx *c, const struct pyl_type *ty,
   return ty->itemsize * ndigits;
 }
 
-uint64_t pyl_object_base_size(struct pyl_ctx *c, const struct pyl_type *ty,
+uint64_t pyl_object_base_size(struct pyl_view *c, const struct pyl_type *ty,
                               bool is_gc) {
   uint64_t size = ty->basicsize;
   if (is_gc) {
@@ -82,7 +82,7 @@ uint64_t pyl_object_base_size(struct pyl_ctx *c, const struct pyl_type *ty,
   return size;
 }
 
-uint64_t pyl_object_size(struct pyl_ctx *c, const struct pyl_type *ty,
+uint64_t pyl_object_size(struct pyl_view *c, const struct pyl_type *ty,
                          uint64_t addr, bool is_gc) {
   uint64_t size = ty->basicsize;
   switch ((enum pyl_size_rule)ty->rule) {

@@ -16,15 +16,15 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-struct pyl_ctx;
+struct pyl_view;
 
-uint64_t pyl_object_size(struct pyl_ctx *c, const struct pyl_type *ty,
+uint64_t pyl_object_size(struct pyl_view *c, const struct pyl_type *ty,
                          uint64_t addr, bool is_gc);
 
 /* The part that does not depend on the object's contents: tp_basicsize,
  * the PyGC_Head and the pre-header.  What the census counts for an object
  * whose variable part is garbage. */
-uint64_t pyl_object_base_size(struct pyl_ctx *c, const struct pyl_type *ty,
+uint64_t pyl_object_base_size(struct pyl_view *c, const struct pyl_type *ty,
                               bool is_gc);
 
 #endif /* PYL_SIZES_H */

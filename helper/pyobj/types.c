@@ -1,7 +1,7 @@
 /* types.c — validating type objects and caching what the walk needs. */
 #include "types.h"
 
-#include "engine.h"
+#include "view.h"
 
 enum {
   PYL_TYPES_RESERVE_REC = 64 * 1024 * 1024,
@@ -64,7 +64,7 @@ void pyl_types_release(struct pyl_types *t) {
 
 /* Readable type object header, its metatype a type: the plausibility test
  * for anything found in an ob_type field. */
-static const void *plausible_type(struct pyl_ctx *c, uint64_t addr) {
+static const void *plausible_type(struct pyl_view *c, uint64_t addr) {
   const struct pyl_layout *L = c->L;
   if (addr % 8 != 0) {
     return NULL;
@@ -87,7 +87,7 @@ static const void *plausible_type(struct pyl_ctx *c, uint64_t addr) {
 
 /* Rules for types that have no tp_flags subclass bit: find the builtin
  * among the bases. */
-static uint8_t rule_from_bases(struct pyl_ctx *c, uint64_t addr) {
+static uint8_t rule_from_bases(struct pyl_view *c, uint64_t addr) {
   const struct pyl_layout *L = c->L;
   for (int depth = 0; depth < PYL_BASE_CHAIN_MAX && addr != 0; depth++) {
     if (addr == L->set_type || addr == L->frozenset_type) {
@@ -111,7 +111,7 @@ static uint8_t rule_from_bases(struct pyl_ctx *c, uint64_t addr) {
 /* From 3.11 these static types size their instances by tp_itemsize but
  * start with a plain PyObject header: what sits where ob_size would be is
  * a pointer.  They cannot be subclassed, so their tp_name identifies them. */
-static bool frame_like(struct pyl_ctx *c, const void *p, uint64_t flags) {
+static bool frame_like(struct pyl_view *c, const void *p, uint64_t flags) {
   static const char *const names[] = {"generator", "coroutine",
                                       "async_generator", "frame"};
   uint64_t name = pyl_ld_u64(p, c->L->tp_name_off);
@@ -133,7 +133,7 @@ static bool frame_like(struct pyl_ctx *c, const void *p, uint64_t flags) {
   return false;
 }
 
-static uint8_t size_rule(struct pyl_ctx *c, uint64_t addr, const void *p,
+static uint8_t size_rule(struct pyl_view *c, uint64_t addr, const void *p,
                          uint64_t flags, uint64_t itemsize) {
   if (flags & PYL_TPF_LONG_SUBCLASS) {
     return PYL_SIZE_INT;
@@ -160,7 +160,7 @@ static uint8_t size_rule(struct pyl_ctx *c, uint64_t addr, const void *p,
 /* A struct sequence type has one T_OBJECT member per named field at
  * ob_item[i]; the last field is named, so the highest index gives
  * n_fields (hidden fields included, as structseq_traverse visits them). */
-static uint32_t structseq_fields(struct pyl_ctx *c, const void *p) {
+static uint32_t structseq_fields(struct pyl_view *c, const void *p) {
   enum {
     MEMBER_SIZE = 40, /* PyMemberDef: name, type, offset, flags, doc */
     MEMBER_TYPE = 8,
@@ -190,7 +190,7 @@ static uint32_t structseq_fields(struct pyl_ctx *c, const void *p) {
 }
 
 /* Fill a record from the type object; false if it is not plausible. */
-static bool describe(struct pyl_ctx *c, uint64_t addr, struct pyl_type *ty) {
+static bool describe(struct pyl_view *c, uint64_t addr, struct pyl_type *ty) {
   const struct pyl_layout *L = c->L;
   const void *p = plausible_type(c, addr);
   if (p == NULL) {
@@ -240,7 +240,7 @@ static bool describe(struct pyl_ctx *c, uint64_t addr, struct pyl_type *ty) {
   return true;
 }
 
-uint32_t pyl_types_resolve_slow(struct pyl_ctx *c, uint64_t addr) {
+uint32_t pyl_types_resolve_slow(struct pyl_view *c, uint64_t addr) {
   struct pyl_types *t = &c->types;
   if (addr == 0) {
     return PYL_NONE;

@@ -18,7 +18,7 @@
 /* libiberty's header needs size_t first */
 #include <libiberty/hashtab.h>
 
-struct pyl_ctx;
+struct pyl_view;
 
 /* tp_flags bits (stable across 3.8-3.13) */
 #define PYL_TPF_HEAPTYPE (1ull << 9)
@@ -91,14 +91,14 @@ void pyl_types_release(struct pyl_types *t);
 
 /* Id of the type at addr, validating and adding it on first sight.
  * PYL_NONE (objtab.h) when addr is not a plausible type object. */
-uint32_t pyl_types_resolve_slow(struct pyl_ctx *c, uint64_t addr);
+uint32_t pyl_types_resolve_slow(struct pyl_view *c, uint64_t addr);
 
 static inline unsigned pyl_types_cache_slot(uint64_t addr) {
   return (unsigned)((addr >> 4) ^ (addr >> 12)) % PYL_TYPE_CACHE;
 }
 
-static inline uint32_t pyl_types_resolve(struct pyl_ctx *c, struct pyl_types *t,
-                                         uint64_t addr) {
+static inline uint32_t pyl_types_resolve(struct pyl_view *c,
+                                         struct pyl_types *t, uint64_t addr) {
   unsigned s = pyl_types_cache_slot(addr);
   if (t->cache[s].addr == addr && addr != 0) {
     return t->cache[s].id;

@@ -1,7 +1,7 @@
 /* validate.c — checks of builtin containers before their tp_traverse. */
 #include "validate.h"
 
-#include "engine.h"
+#include "view.h"
 
 enum {
   PYL_PTR = 8,
@@ -30,12 +30,12 @@ static bool count_ok(int64_t n) {
 }
 
 /* An array of n words at addr that tp_traverse will read. */
-static bool words_readable(struct pyl_ctx *c, uint64_t addr, uint64_t n) {
+static bool words_readable(struct pyl_view *c, uint64_t addr, uint64_t n) {
   return n == 0 ||
          (addr % PYL_PTR == 0 && pyl_mem_ptr(&c->mem, addr, n * PYL_PTR));
 }
 
-static const char *check_list(struct pyl_ctx *c, const void *p) {
+static const char *check_list(struct pyl_view *c, const void *p) {
   const struct pyl_layout *L = c->L;
   int64_t size = pyl_ld_i64(p, L->ob_size_off);
   int64_t allocated = pyl_ld_i64(p, L->list_allocated_off);
@@ -60,7 +60,7 @@ static const char *check_list(struct pyl_ctx *c, const void *p) {
   return NULL;
 }
 
-static const char *check_tuple(struct pyl_ctx *c, uint64_t addr,
+static const char *check_tuple(struct pyl_view *c, uint64_t addr,
                                const void *p) {
   const struct pyl_layout *L = c->L;
   int64_t size = pyl_ld_i64(p, L->ob_size_off);
@@ -115,7 +115,7 @@ static bool keys_shape_311(const struct pyl_layout *L, const void *kp,
   return true;
 }
 
-static const char *check_dict(struct pyl_ctx *c, const void *p) {
+static const char *check_dict(struct pyl_view *c, const void *p) {
   const struct pyl_layout *L = c->L;
   uint64_t keys = pyl_ld_u64(p, L->dict_ma_keys_off);
   uint64_t values = pyl_ld_u64(p, L->dict_ma_values_off);
@@ -158,7 +158,7 @@ static const char *check_dict(struct pyl_ctx *c, const void *p) {
   return NULL;
 }
 
-static const char *check_set(struct pyl_ctx *c, const void *p) {
+static const char *check_set(struct pyl_view *c, const void *p) {
   const struct pyl_layout *L = c->L;
   int64_t mask = pyl_ld_i64(p, L->set_mask_off);
   int64_t fill = pyl_ld_i64(p, L->set_mask_off - PYL_SET_FILL_BEFORE_MASK);
@@ -179,7 +179,7 @@ static const char *check_set(struct pyl_ctx *c, const void *p) {
   return NULL;
 }
 
-const char *pyl_validate(struct pyl_ctx *c, const struct pyl_type *ty,
+const char *pyl_validate(struct pyl_view *c, const struct pyl_type *ty,
                          uint64_t addr, const void *p) {
   switch (pyl_shape_of(ty)) {
   case PYL_SHAPE_LIST:
@@ -196,7 +196,7 @@ const char *pyl_validate(struct pyl_ctx *c, const struct pyl_type *ty,
   return NULL;
 }
 
-bool pyl_validate_covers(const struct pyl_ctx *c, const struct pyl_type *ty) {
+bool pyl_validate_covers(const struct pyl_view *c, const struct pyl_type *ty) {
   const struct pyl_layout *L = c->L;
   uint64_t a = ty->addr;
   return a == L->list_type || a == L->tuple_type || a == L->dict_type ||

@@ -19,7 +19,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-struct pyl_ctx;
+struct pyl_view;
 
 /* The builtin container an instance of the type is built on. */
 enum pyl_shape {
@@ -49,14 +49,14 @@ static inline enum pyl_shape pyl_shape_of(const struct pyl_type *ty) {
 /* NULL when the object at addr may be traversed and sized; else what is
  * wrong with it, for a warning.  p is pyl_mem_ptr() of its fixed part
  * (tp_basicsize bytes). */
-const char *pyl_validate(struct pyl_ctx *c, const struct pyl_type *ty,
+const char *pyl_validate(struct pyl_view *c, const struct pyl_type *ty,
                          uint64_t addr, const void *p);
 
 /* Whether, for an object that passed pyl_validate(), the type's
  * tp_traverse reads nothing that was not checked: the exact builtin
  * list, tuple, dict, set and frozenset.  (A subclass's traverse also
  * reads its instance dict, slots and inline values.) */
-bool pyl_validate_covers(const struct pyl_ctx *c, const struct pyl_type *ty);
+bool pyl_validate_covers(const struct pyl_view *c, const struct pyl_type *ty);
 
 /* A refcount no live object can have: zero, negative, or beyond any
  * number of references memory can hold.  The immortal refcounts of

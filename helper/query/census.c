@@ -23,12 +23,12 @@ static int by_key(uint32_t a, uint32_t b, const void *arg) {
 static void census_rows(struct pyl_call *call, uint64_t sort_key,
                         uint64_t top_n) {
   struct pyl_ctx *c = call->c;
-  struct pyl_names *names = &c->names;
+  struct pyl_names *names = &c->v.names;
   uint32_t n = 0;
   uint32_t *idx =
-      pyl_arena_alloc(&c->scratch, sizeof(uint32_t) * (names->n_rows + 1), 8);
+      pyl_arena_alloc(&c->v.scratch, sizeof(uint32_t) * (names->n_rows + 1), 8);
   uint32_t *tmp =
-      pyl_arena_alloc(&c->scratch, sizeof(uint32_t) * (names->n_rows + 1), 8);
+      pyl_arena_alloc(&c->v.scratch, sizeof(uint32_t) * (names->n_rows + 1), 8);
   if (idx == NULL || tmp == NULL) {
     pyl_call_fail(call, PYL_ENOMEM, "out of helper memory for the census");
     return;
@@ -41,8 +41,9 @@ static void census_rows(struct pyl_call *call, uint64_t sort_key,
   struct order o = {.rows = names->rows, .key = sort_key};
   pyl_sort_u32(idx, tmp, n, by_key, &o);
   uint64_t n_out = top_n != 0 && top_n < n ? top_n : n;
-  struct pyl_census_row *out = pyl_arena_alloc(
-      &c->scratch, sizeof(*out) * (n_out + 1), _Alignof(struct pyl_census_row));
+  struct pyl_census_row *out =
+      pyl_arena_alloc(&c->v.scratch, sizeof(*out) * (n_out + 1),
+                      _Alignof(struct pyl_census_row));
   if (out == NULL) {
     pyl_call_fail(call, PYL_ENOMEM, "out of helper memory for the census");
     return;

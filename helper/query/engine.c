@@ -5,8 +5,6 @@
 #include "control.h"
 #include "walk.h"
 
-#include <time.h>
-
 enum {
   PYL_ARG_SIZE = 4096,
   PYL_MAX_OBJS = 1u << 29, /* first try; halved under RLIMIT_AS */
@@ -17,7 +15,7 @@ enum {
   PYL_ARENA_FLOOR = 1 << 20,
 };
 
-static struct pyl_ctx ctx;
+static struct pyl_ctx ctx = {.h = {.v = &ctx.v}};
 static struct pyl_result result;
 static char arg_buf[PYL_ARG_SIZE];
 
@@ -29,33 +27,17 @@ const char *pyl_call_arg(void) {
   return arg_buf;
 }
 
-uint64_t pyl_now_ns(void) {
-  struct timespec ts;
-  if (clock_gettime(CLOCK_MONOTONIC, &ts) != 0) {
-    return 0;
-  }
-  return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
-
-bool pyl_warn(struct pyl_ctx *c, struct pyl_sbuf *b) {
-  if (c->n_warnings++ != 0) {
-    return false;
-  }
-  pyl_sbuf_init(b, c->warning, sizeof(c->warning));
-  return true;
-}
-
 static void release_all(struct pyl_ctx *c) {
-  pyl_objtab_release(&c->tab);
-  pyl_csr_release(&c->csr);
-  pyl_types_release(&c->types);
-  pyl_names_release(&c->names);
-  pyl_arena_release(&c->work);
-  pyl_arena_release(&c->scratch);
-  pyl_rev_release(&c->rev);
+  pyl_objtab_release(&c->h.tab);
+  pyl_csr_release(&c->h.csr);
+  pyl_types_release(&c->v.types);
+  pyl_names_release(&c->v.names);
+  pyl_arena_release(&c->h.work);
+  pyl_arena_release(&c->v.scratch);
+  pyl_rev_release(&c->h.rev);
   pyl_roots_release(&c->roots);
   pyl_arena_release(&c->qstr);
-  pyl_mem_release(&c->mem);
+  pyl_mem_release(&c->v.mem);
   c->reserved = false;
   c->have_graph = false;
 }
@@ -66,11 +48,11 @@ static bool reserve_all(struct pyl_ctx *c) {
     return true;
   }
   for (uint32_t max = PYL_MAX_OBJS; max >= PYL_MIN_OBJS; max /= 2) {
-    if (pyl_objtab_init(&c->tab, max) &&
-        pyl_csr_init(&c->csr, max, (uint64_t)max * PYL_EDGES_PER_OBJ) &&
-        pyl_types_init(&c->types) && pyl_names_init(&c->names) &&
-        pyl_arena_reserve(&c->work, PYL_WORK_RESERVE, PYL_ARENA_FLOOR) &&
-        pyl_arena_reserve(&c->scratch, (size_t)max * PYL_SCRATCH_PER_OBJ,
+    if (pyl_objtab_init(&c->h.tab, max) &&
+        pyl_csr_init(&c->h.csr, max, (uint64_t)max * PYL_EDGES_PER_OBJ) &&
+        pyl_types_init(&c->v.types) && pyl_names_init(&c->v.names) &&
+        pyl_arena_reserve(&c->h.work, PYL_WORK_RESERVE, PYL_ARENA_FLOOR) &&
+        pyl_arena_reserve(&c->v.scratch, (size_t)max * PYL_SCRATCH_PER_OBJ,
                           PYL_ARENA_FLOOR)) {
       c->reserved = true;
       return true;
@@ -85,22 +67,22 @@ static void clear_graph(struct pyl_ctx *c) {
   if (!c->reserved) {
     return;
   }
-  pyl_objtab_clear(&c->tab);
-  pyl_csr_clear(&c->csr);
-  pyl_types_clear(&c->types);
-  pyl_names_clear(&c->names);
-  pyl_arena_decommit(&c->work);
-  pyl_arena_decommit(&c->scratch);
-  pyl_rev_clear(&c->rev);
+  pyl_objtab_clear(&c->h.tab);
+  pyl_csr_clear(&c->h.csr);
+  pyl_types_clear(&c->v.types);
+  pyl_names_clear(&c->v.names);
+  pyl_arena_decommit(&c->h.work);
+  pyl_arena_decommit(&c->v.scratch);
+  pyl_rev_clear(&c->h.rev);
   pyl_roots_clear(&c->roots);
   pyl_arena_decommit(&c->qstr);
-  pyl_arena_decommit(&c->mem.maps.arena);
+  pyl_arena_decommit(&c->v.mem.maps.arena);
   c->have_graph = false;
-  c->total_bytes = 0;
-  c->n_gc_tracked = 0;
-  c->n_warnings = 0;
+  c->h.total_bytes = 0;
+  c->h.n_gc_tracked = 0;
+  c->v.n_warnings = 0;
   c->walk_ns = 0;
-  c->warning[0] = '\0';
+  c->v.warning[0] = '\0';
 }
 
 /* The bytes of a type object the helper reads (type validation). */
@@ -136,10 +118,10 @@ void pyl_call_begin(struct pyl_call *call) {
   if (call->status != PYL_OK) {
     return;
   }
-  ctx.L = pyl_layout_store();
-  ctx.type_extent = type_extent(ctx.L);
+  ctx.v.L = pyl_layout_store();
+  ctx.v.type_extent = type_extent(ctx.v.L);
   if (ctx.reserved) {
-    pyl_arena_reset(&ctx.scratch);
+    pyl_arena_reset(&ctx.v.scratch);
   }
 }
 
@@ -157,14 +139,14 @@ void pyl_call_graph(struct pyl_call *call, uint64_t flags) {
     return;
   }
   clear_graph(c);
-  if (!pyl_mem_open(&c->mem)) {
+  if (!pyl_mem_open(&c->v.mem)) {
     pyl_call_fail(call, PYL_ENOMEM, "cannot read /proc/self/maps");
     return;
   }
   uint64_t t = pyl_now_ns();
-  call->status = pyl_walk(c, flags, &call->msg);
+  call->status = pyl_walk(&c->h, flags, &call->msg);
   c->walk_ns = pyl_now_ns() - t;
-  if (call->status == PYL_OK && !pyl_names_build(c)) {
+  if (call->status == PYL_OK && !pyl_names_build(&c->v)) {
     pyl_call_fail(call, PYL_ENOMEM, "out of helper memory for type names");
   }
   if (call->status != PYL_OK) {
@@ -180,15 +162,15 @@ uint64_t pyl_call_end(struct pyl_call *call, uint64_t kind) {
   r->status = call->status;
   r->kind = call->status == PYL_OK ? kind : PYL_RESULT_STATUS;
   if (c->have_graph) {
-    r->total_objects = c->tab.n;
-    r->total_bytes = c->total_bytes;
-    r->n_gc_tracked = c->n_gc_tracked;
-    r->n_edges = c->csr.n_edges;
-    r->n_types = c->types.n;
-    r->n_warnings = c->n_warnings;
+    r->total_objects = c->h.tab.n;
+    r->total_bytes = c->h.total_bytes;
+    r->n_gc_tracked = c->h.n_gc_tracked;
+    r->n_edges = c->h.csr.n_edges;
+    r->n_types = c->v.types.n;
+    r->n_warnings = c->v.n_warnings;
     r->walk_ns = c->walk_ns;
     if (call->status == PYL_OK) {
-      pyl_sbuf_str(&call->msg, c->warning);
+      pyl_sbuf_str(&call->msg, c->v.warning);
     }
   }
   if (call->status != PYL_OK) {

@@ -9,53 +9,28 @@
 #ifndef PYL_ENGINE_H
 #define PYL_ENGINE_H
 
-#include "csr.h"
-#include "layout.h"
-#include "mem.h"
-#include "names.h"
-#include "objtab.h"
+#include "heap.h"
 #include "pyleaks_abi.h"
-#include "rev.h"
 #include "roots.h"
-#include "types.h"
+#include "util.h"
+#include "view.h"
 
 #include <stdbool.h>
 #include <stdint.h>
 
-enum {
-  PYL_MSG_SIZE = 256,
-};
-
+/* The layers' states put together: what reading objects needs (v), the
+ * graph (h, whose h.v is &v), its roots, and the life cycle of both. */
 struct pyl_ctx {
-  const struct pyl_layout *L;
-  struct pyl_mem mem;
-  struct pyl_objtab tab;
-  struct pyl_csr csr;
-  struct pyl_types types;
-  struct pyl_names names;
-  struct pyl_arena work;    /* buffers of the walk */
-  struct pyl_arena scratch; /* rows and buffers of the current call */
+  struct pyl_view v;
+  struct pyl_heap h;
   /* Reserved by the first chain/refs query (queries.c), so that a
    * census never pays for them; cleared and released with the graph. */
-  struct pyl_rev rev;     /* reverse edges, built on first need */
   struct pyl_roots roots; /* where chains start, built on first need */
   struct pyl_arena qstr;  /* strings of the current chain/refs result */
   bool reserved;          /* the big reservations are made */
   bool have_graph;
-  uint64_t type_extent;  /* bytes of a type object the helper reads */
-  uint64_t total_bytes;  /* sum of shallow sizes */
-  uint64_t n_gc_tracked; /* objects found on the GC lists */
-  uint64_t n_warnings;
   uint64_t walk_ns;
-  char warning[PYL_MSG_SIZE]; /* the first warning */
 };
-
-/* Count a warning.  True for the first one: b is then set up on
- * c->warning for the caller to describe it (later ones are only counted). */
-bool pyl_warn(struct pyl_ctx *c, struct pyl_sbuf *b);
-
-/* Nanoseconds of CLOCK_MONOTONIC. */
-uint64_t pyl_now_ns(void);
 
 /* One entry point call: begin (validates the layout, resets the scratch
  * arena and the result), optionally make sure the graph exists, fill the

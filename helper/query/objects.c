@@ -19,7 +19,7 @@ static void no_such_type(struct pyl_call *call, const char *want) {
  * qualname or last component. */
 uint32_t pyl_q_type_row(struct pyl_call *call, const char *want) {
   struct pyl_ctx *c = call->c;
-  const struct pyl_names *names = &c->names;
+  const struct pyl_names *names = &c->v.names;
   if (want[0] == '\0') {
     pyl_call_fail(call, PYL_EINVAL, "no type name given");
     return UINT32_MAX;
@@ -32,8 +32,8 @@ uint32_t pyl_q_type_row(struct pyl_call *call, const char *want) {
   uint32_t found[PYL_MAX_CANDIDATES];
   uint32_t n_found = 0;
   uint32_t n_more = 0;
-  for (uint32_t t = 0; t < c->types.n; t++) {
-    const struct pyl_type *ty = &c->types.rec[t];
+  for (uint32_t t = 0; t < c->v.types.n; t++) {
+    const struct pyl_type *ty = &c->v.types.rec[t];
     if (ty->row == UINT32_MAX || ty->count == 0) {
       continue;
     }
@@ -78,22 +78,23 @@ static void object_rows(struct pyl_call *call, uint64_t limit) {
   if (row == UINT32_MAX) {
     return;
   }
-  uint8_t *wanted = pyl_arena_alloc(&c->scratch, (size_t)c->types.n + 1, 8);
+  uint8_t *wanted = pyl_arena_alloc(&c->v.scratch, (size_t)c->v.types.n + 1, 8);
   if (wanted == NULL) {
     pyl_call_fail(call, PYL_ENOMEM, "out of helper memory for the rows");
     return;
   }
-  for (uint32_t t = 0; t < c->types.n; t++) {
-    wanted[t] = c->types.rec[t].row == row;
+  for (uint32_t t = 0; t < c->v.types.n; t++) {
+    wanted[t] = c->v.types.rec[t].row == row;
   }
   struct pyl_object_row *out =
-      (struct pyl_object_row *)(void *)(c->scratch.base +
-                                        ((c->scratch.used + 63) & ~(size_t)63));
-  size_t out_off = (size_t)((unsigned char *)out - c->scratch.base);
+      (struct pyl_object_row *)(void *)(c->v.scratch.base +
+                                        ((c->v.scratch.used + 63) &
+                                         ~(size_t)63));
+  size_t out_off = (size_t)((unsigned char *)out - c->v.scratch.base);
   uint64_t n_out = 0;
   uint64_t total = 0;
-  const uint32_t *type = c->tab.type;
-  for (uint32_t i = 0; i < c->tab.n; i++) {
+  const uint32_t *type = c->h.tab.type;
+  for (uint32_t i = 0; i < c->h.tab.n; i++) {
     if (!pyl_control_tick()) {
       pyl_call_fail(call, PYL_EABORTED, pyl_control_why());
       return;
@@ -105,26 +106,27 @@ static void object_rows(struct pyl_call *call, uint64_t limit) {
     if (limit != 0 && n_out >= limit) {
       continue;
     }
-    if (!pyl_arena_commit(&c->scratch, out_off + (n_out + 1) * sizeof(*out))) {
+    if (!pyl_arena_commit(&c->v.scratch,
+                          out_off + (n_out + 1) * sizeof(*out))) {
       pyl_call_fail(call, PYL_ENOMEM, "out of helper memory for the rows");
       return;
     }
-    const struct pyl_type *ty = &c->types.rec[type[i]];
-    uint64_t addr = c->tab.addr[i];
+    const struct pyl_type *ty = &c->v.types.rec[type[i]];
+    uint64_t addr = c->h.tab.addr[i];
     out[n_out++] = (struct pyl_object_row){
         .address = addr,
         .type_addr = ty->addr,
-        .size = pyl_object_size(c, ty, addr, pyl_object_is_gc(ty, addr)),
+        .size = pyl_object_size(&c->v, ty, addr, pyl_object_is_gc(ty, addr)),
         .name_off = ty->name_off};
   }
-  c->scratch.used = out_off + n_out * sizeof(*out);
+  c->v.scratch.used = out_off + n_out * sizeof(*out);
   struct pyl_result *r = call->res;
   r->n_rows = n_out;
   r->n_rows_total = total;
   r->rows_addr = n_out != 0 ? (uint64_t)(uintptr_t)out : 0;
   r->row_size = sizeof(*out);
-  r->strings_addr = (uint64_t)(uintptr_t)c->names.a_str.base;
-  r->strings_size = c->names.a_str.used;
+  r->strings_addr = (uint64_t)(uintptr_t)c->v.names.a_str.base;
+  r->strings_size = c->v.names.a_str.used;
 }
 
 PYL_EXPORT uint64_t pyl_objects(uint64_t limit, uint64_t flags) {

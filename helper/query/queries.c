@@ -20,19 +20,19 @@ void pyl_qstr_begin(struct pyl_call *call, struct pyl_qstr *s) {
   s->oom = false;
   s->empty = 0;
   if (s->a->base == NULL &&
-      !pyl_arena_reserve(s->a, (size_t)c->tab.max_objs * PYL_QSTR_PER_OBJ,
+      !pyl_arena_reserve(s->a, (size_t)c->h.tab.max_objs * PYL_QSTR_PER_OBJ,
                          PYL_ARENA_FLOOR)) {
     s->oom = true;
     return;
   }
   pyl_arena_reset(s->a);
-  size_t n = c->names.a_str.used;
+  size_t n = c->v.names.a_str.used;
   char *p = pyl_arena_alloc(s->a, n + 1, 1);
   if (p == NULL) {
     s->oom = true;
     return;
   }
-  __builtin_memcpy(p, c->names.a_str.base, n);
+  __builtin_memcpy(p, c->v.names.a_str.base, n);
   p[n] = '\0';
   s->empty = n;
 }
@@ -58,7 +58,7 @@ void pyl_qstr_end(struct pyl_call *call, struct pyl_qstr *s) {
 }
 
 void *pyl_q_scratch(struct pyl_call *call, size_t n, size_t size) {
-  void *p = pyl_arena_alloc(&call->c->scratch, (n + 1) * size, 64);
+  void *p = pyl_arena_alloc(&call->c->v.scratch, (n + 1) * size, 64);
   if (p == NULL) {
     pyl_call_fail(call, PYL_ENOMEM, "out of helper memory for the search");
   }
@@ -67,7 +67,7 @@ void *pyl_q_scratch(struct pyl_call *call, size_t n, size_t size) {
 
 uint32_t pyl_q_find(struct pyl_call *call, uint64_t addr) {
   struct pyl_ctx *c = call->c;
-  uint32_t i = pyl_objtab_find(&c->tab, addr);
+  uint32_t i = pyl_objtab_find(&c->h.tab, addr);
   if (i != PYL_NONE) {
     return i;
   }
@@ -77,7 +77,7 @@ uint32_t pyl_q_find(struct pyl_call *call, uint64_t addr) {
   pyl_sbuf_str(&call->msg, " is not a live Python object: ");
   if (addr == 0) {
     pyl_sbuf_str(&call->msg, "it is the null pointer");
-  } else if (pyl_mem_ptr(&c->mem, addr, c->L->ob_type_off + 8) == NULL) {
+  } else if (pyl_mem_ptr(&c->v.mem, addr, c->v.L->ob_type_off + 8) == NULL) {
     pyl_sbuf_str(&call->msg, "the target has no readable memory there");
   } else {
     pyl_sbuf_str(&call->msg,
@@ -103,14 +103,14 @@ void pyl_q_need_rev(struct pyl_call *call, struct pyl_target_info *info) {
   if (call->status != PYL_OK) {
     return;
   }
-  if (c->rev.built) {
+  if (c->h.rev.built) {
     info->rev_reused = 1;
     return;
   }
   uint64_t t = pyl_now_ns();
-  if ((c->rev.offs == NULL &&
-       !pyl_rev_init(&c->rev, c->tab.max_objs, c->csr.max_edges)) ||
-      !pyl_rev_build(&c->rev, &c->csr, c->tab.n)) {
+  if ((c->h.rev.offs == NULL &&
+       !pyl_rev_init(&c->h.rev, c->h.tab.max_objs, c->h.csr.max_edges)) ||
+      !pyl_rev_build(&c->h.rev, &c->h.csr, c->h.tab.n)) {
     if (!pyl_q_stopped(call)) {
       pyl_call_fail(call, PYL_ENOMEM, "out of helper memory for reverse edges");
     }
@@ -129,7 +129,7 @@ void pyl_q_need_roots(struct pyl_call *call, struct pyl_target_info *info) {
     pyl_call_fail(call, PYL_ENOMEM, "cannot reserve helper memory for roots");
     return;
   }
-  int rc = pyl_roots_build(c, &c->roots, &call->msg);
+  int rc = pyl_roots_build(&c->h, &c->roots, &call->msg);
   if (rc != PYL_OK) {
     call->status = rc;
   }
@@ -137,12 +137,12 @@ void pyl_q_need_roots(struct pyl_call *call, struct pyl_target_info *info) {
 }
 
 struct pyl_q_obj pyl_q_obj(struct pyl_ctx *c, uint32_t i) {
-  const struct pyl_type *ty = &c->types.rec[c->tab.type[i]];
-  uint64_t addr = c->tab.addr[i];
+  const struct pyl_type *ty = &c->v.types.rec[c->h.tab.type[i]];
+  uint64_t addr = c->h.tab.addr[i];
   return (struct pyl_q_obj){
       .address = addr,
       .type_addr = ty->addr,
-      .size = pyl_object_size(c, ty, addr, pyl_object_is_gc(ty, addr)),
+      .size = pyl_object_size(&c->v, ty, addr, pyl_object_is_gc(ty, addr)),
       .name_off = ty->name_off};
 }
 
@@ -166,23 +166,23 @@ void pyl_q_describe(struct pyl_call *call, struct pyl_target_info *info,
   info->size = o.size;
   info->name_off = o.name_off;
   uint64_t rc = 0;
-  if (pyl_read_u64(&c->mem, o.address + c->L->ob_refcnt_off, &rc)) {
+  if (pyl_read_u64(&c->v.mem, o.address + c->v.L->ob_refcnt_off, &rc)) {
     info->refcnt = (int64_t)rc;
   }
-  if (c->rev.built) {
-    info->in_degree = pyl_rev_degree(&c->rev, target);
+  if (c->h.rev.built) {
+    info->in_degree = pyl_rev_degree(&c->h.rev, target);
   }
   if (c->roots.built) {
-    info->unexplained = pyl_roots_unexplained(c, &c->roots, target);
+    info->unexplained = pyl_roots_unexplained(&c->h, &c->roots, target);
   }
 }
 
 struct pyl_graph pyl_q_graph(const struct pyl_ctx *c) {
-  return (struct pyl_graph){.n = c->tab.n,
-                            .offs = c->csr.offs,
-                            .edges = c->csr.edges,
-                            .roffs = c->rev.offs,
-                            .redges = c->rev.edges};
+  return (struct pyl_graph){.n = c->h.tab.n,
+                            .offs = c->h.csr.offs,
+                            .edges = c->h.csr.edges,
+                            .roffs = c->h.rev.offs,
+                            .redges = c->h.rev.edges};
 }
 
 void pyl_q_label(struct pyl_ctx *c, uint32_t src, uint32_t dst, uint32_t prev,
@@ -190,7 +190,7 @@ void pyl_q_label(struct pyl_ctx *c, uint32_t src, uint32_t dst, uint32_t prev,
   char buf[PYL_LABEL_MAX];
   struct pyl_sbuf b;
   pyl_sbuf_init(&b, buf, sizeof(buf));
-  pyl_label_edge(c, src, dst, prev, &b);
+  pyl_label_edge(&c->h, src, dst, prev, &b);
   *off = pyl_qstr_add(s, buf);
 }
 
@@ -265,7 +265,7 @@ static void ref_label(uint32_t dst, const char *label, void *arg) {
   pyl_q_edge_row(c, row, dst, x->qs);
   row->label_off = pyl_qstr_add(x->qs, label);
   row->depth = 1;
-  row->via = c->tab.addr[x->src];
+  row->via = c->h.tab.addr[x->src];
 }
 
 static void refs_query(struct pyl_call *call, uint64_t addr,
@@ -279,7 +279,7 @@ static void refs_query(struct pyl_call *call, uint64_t addr,
     return;
   }
   pyl_q_describe(call, info, src);
-  uint32_t n = c->csr.offs[src + 1] - c->csr.offs[src];
+  uint32_t n = c->h.csr.offs[src + 1] - c->h.csr.offs[src];
   uint64_t shown = max_rows != 0 && max_rows < n ? max_rows : n;
   struct refs_ctx x = {.c = c, .qs = &qs, .src = src};
   x.rows = pyl_q_scratch(call, shown, sizeof(*x.rows));
@@ -287,7 +287,7 @@ static void refs_query(struct pyl_call *call, uint64_t addr,
     return;
   }
   uint64_t t = pyl_now_ns();
-  int rc = pyl_label_all(c, src, shown, ref_label, &x);
+  int rc = pyl_label_all(&c->h, src, shown, ref_label, &x);
   if (rc == PYL_EABORTED) {
     pyl_call_fail(call, rc, pyl_control_why());
     return;

@@ -24,7 +24,7 @@ struct back {
 };
 
 static void back_add(struct back *bk, struct found_row row) {
-  struct pyl_arena *a = &bk->call->c->scratch;
+  struct pyl_arena *a = &bk->call->c->v.scratch;
   if (bk->max != 0 && bk->n >= bk->max) {
     bk->n++;
     return;
@@ -56,8 +56,8 @@ static void back_search(struct back *bk, const struct pyl_rootset *rs,
                                       .depth = d + 1,
                                       .root = rs->by_obj[first + j]});
     }
-    for (uint32_t e = c->rev.offs[x]; e < c->rev.offs[x + 1]; e++) {
-      uint32_t y = c->rev.edges[e];
+    for (uint32_t e = c->h.rev.offs[x]; e < c->h.rev.offs[x + 1]; e++) {
+      uint32_t y = c->h.rev.edges[e];
       if (!pyl_bit(seen, y)) {
         pyl_bit_set(seen, y);
         queue[tail++] = y;
@@ -75,7 +75,7 @@ static void back_rows(struct pyl_call *call, struct back *bk,
                       struct pyl_qstr *qs) {
   struct pyl_ctx *c = call->c;
   uint64_t n = bk->max != 0 && bk->n > bk->max ? bk->max : bk->n;
-  c->scratch.used = bk->rows_off + n * sizeof(struct found_row);
+  c->v.scratch.used = bk->rows_off + n * sizeof(struct found_row);
   struct pyl_edge_row *out = pyl_q_scratch(call, n, sizeof(*out));
   if (out == NULL) {
     return;
@@ -94,7 +94,7 @@ static void back_rows(struct pyl_call *call, struct back *bk,
       pyl_q_label(c, f->obj, f->via, PYL_NONE, qs, &out[i].label_off);
     }
     out[i].depth = f->depth;
-    out[i].via = c->tab.addr[f->via];
+    out[i].via = c->h.tab.addr[f->via];
   }
   call->res->n_rows = n;
   call->res->n_rows_total = bk->n;
@@ -123,17 +123,18 @@ static void backrefs_query(struct pyl_call *call, uint64_t addr, uint64_t depth,
   pyl_q_describe(call, info, target);
   uint64_t t = pyl_now_ns();
   struct pyl_rootset rs;
-  uint32_t *queue = pyl_q_scratch(call, c->tab.n, sizeof(uint32_t));
-  uint64_t *seen = pyl_bitmap_new(&c->scratch, c->tab.n);
+  uint32_t *queue = pyl_q_scratch(call, c->h.tab.n, sizeof(uint32_t));
+  uint64_t *seen = pyl_bitmap_new(&c->v.scratch, c->h.tab.n);
   if (queue == NULL || seen == NULL ||
-      !pyl_rootset_build(&rs, c->roots.rows, c->roots.n, c->tab.n,
-                         &c->scratch)) {
+      !pyl_rootset_build(&rs, pyl_roots_objs(&c->roots),
+                         sizeof(struct pyl_root), c->roots.n, c->h.tab.n,
+                         &c->v.scratch)) {
     pyl_call_fail(call, PYL_ENOMEM, "out of helper memory for the search");
     return;
   }
   struct back bk = {.call = call, .max = max_rows};
-  bk.rows_off = (c->scratch.used + 63) & ~(size_t)63;
-  bk.rows = (struct found_row *)(void *)(c->scratch.base + bk.rows_off);
+  bk.rows_off = (c->v.scratch.used + 63) & ~(size_t)63;
+  bk.rows = (struct found_row *)(void *)(c->v.scratch.base + bk.rows_off);
   back_search(&bk, &rs, target, queue, seen, depth);
   if (pyl_q_stopped(call)) {
     return;

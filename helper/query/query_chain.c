@@ -79,10 +79,11 @@ static void chain_rows(struct pyl_call *call, const struct pyl_search *s,
       /* A part the previous hop owns (its __dict__, __defaults__...) is
        * said with the next hop: `.name`, `__defaults__[0]`. */
       if (k > 0 && k + 1 < len &&
-          pyl_label_through(c, from, path[k], path[k + 1], &b)) {
+          pyl_label_through(&c->h, from, path[k], path[k + 1], &b)) {
         k++;
       } else if (k > 0) {
-        pyl_label_edge(c, from, path[k], k >= 2 ? path[k - 2] : PYL_NONE, &b);
+        pyl_label_edge(&c->h, from, path[k], k >= 2 ? path[k - 2] : PYL_NONE,
+                       &b);
       }
       pyl_q_edge_row(c, &hops[h], path[k], qs);
       hops[h].depth = h - first;
@@ -92,7 +93,7 @@ static void chain_rows(struct pyl_call *call, const struct pyl_search *s,
         hops[h].root_kind = root->kind;
         hops[h].root_desc_off = desc;
       } else {
-        hops[h].via = c->tab.addr[from];
+        hops[h].via = c->h.tab.addr[from];
       }
     }
     chains[i] = (struct pyl_chain_row){.root_kind = root->kind,
@@ -154,13 +155,13 @@ static void unreachable(struct pyl_call *call, struct pyl_target_info *info,
   struct pyl_ctx *c = call->c;
   struct pyl_graph g = pyl_q_graph(c);
   struct pyl_unreachable u;
-  if (!pyl_chain_unreachable(&g, rs, target, s, &c->scratch, &u)) {
+  if (!pyl_chain_unreachable(&g, rs, target, s, &c->v.scratch, &u)) {
     pyl_call_fail(call, PYL_ENOMEM, "out of helper memory for the search");
     return;
   }
   uint32_t enabled = 0;
-  if (c->L->lb_gc_enabled_addr != 0 &&
-      pyl_read_u32(&c->mem, c->L->lb_gc_enabled_addr, &enabled)) {
+  if (c->v.L->lb_gc_enabled_addr != 0 &&
+      pyl_read_u32(&c->v.mem, c->v.L->lb_gc_enabled_addr, &enabled)) {
     info->gc_enabled = enabled != 0;
   }
   info->cycle_group = u.cycle_group;
@@ -201,9 +202,10 @@ static void chain_query(struct pyl_call *call, uint64_t addr,
   struct pyl_graph g = pyl_q_graph(c);
   struct pyl_rootset rs;
   struct pyl_search s;
-  if (!pyl_rootset_build(&rs, c->roots.rows, c->roots.n, c->tab.n,
-                         &c->scratch) ||
-      !pyl_search_alloc(&s, c->tab.n, c->roots.n, &c->scratch)) {
+  if (!pyl_rootset_build(&rs, pyl_roots_objs(&c->roots),
+                         sizeof(struct pyl_root), c->roots.n, c->h.tab.n,
+                         &c->v.scratch) ||
+      !pyl_search_alloc(&s, c->h.tab.n, c->roots.n, &c->v.scratch)) {
     pyl_call_fail(call, PYL_ENOMEM, "out of helper memory for the search");
     return;
   }

@@ -23,14 +23,14 @@ uint32_t pyl_q_pick(struct pyl_call *call, struct pyl_target_info *info,
   }
   struct pyl_graph g = pyl_q_graph(c);
   const struct pyl_roots *r = &c->roots;
-  uint32_t n_types = c->types.n;
+  uint32_t n_types = c->v.types.n;
   struct pick p = {.n_groups = n_types + 2};
   uint32_t direct = n_types;
   uint32_t nowhere = n_types + 1;
   uint32_t *src = pyl_q_scratch(call, r->n, sizeof(uint32_t));
-  uint32_t *queue = pyl_q_scratch(call, c->tab.n, sizeof(uint32_t));
-  uint32_t *parent = pyl_q_scratch(call, c->tab.n, sizeof(uint32_t));
-  uint64_t *seen = pyl_bitmap_new(&c->scratch, c->tab.n);
+  uint32_t *queue = pyl_q_scratch(call, c->h.tab.n, sizeof(uint32_t));
+  uint32_t *parent = pyl_q_scratch(call, c->h.tab.n, sizeof(uint32_t));
+  uint64_t *seen = pyl_bitmap_new(&c->v.scratch, c->h.tab.n);
   p.count = pyl_q_scratch(call, p.n_groups, sizeof(uint32_t));
   p.first = pyl_q_scratch(call, p.n_groups, sizeof(uint32_t));
   if (src == NULL || queue == NULL || parent == NULL || seen == NULL ||
@@ -49,22 +49,22 @@ uint32_t pyl_q_pick(struct pyl_call *call, struct pyl_target_info *info,
   if (pyl_q_stopped(call)) {
     return PYL_NONE;
   }
-  const uint32_t *type = c->tab.type;
+  const uint32_t *type = c->h.tab.type;
   uint32_t total = 0;
   for (uint32_t k = 0; k < n; k++) {
     uint32_t x = queue[k];
-    if (c->types.rec[type[x]].row == row) {
+    if (c->v.types.rec[type[x]].row == row) {
       uint32_t grp = parent[x] == PYL_NONE ? direct : type[parent[x]];
       p.first[grp] = p.count[grp]++ == 0 ? x : p.first[grp];
       total++;
     }
   }
-  for (uint32_t x = 0; x < c->tab.n; x++) {
+  for (uint32_t x = 0; x < c->h.tab.n; x++) {
     if (!pyl_control_tick()) {
       pyl_call_fail(call, PYL_EABORTED, pyl_control_why());
       return PYL_NONE;
     }
-    if (c->types.rec[type[x]].row == row && !pyl_bit(seen, x)) {
+    if (c->v.types.rec[type[x]].row == row && !pyl_bit(seen, x)) {
       p.first[nowhere] = p.count[nowhere]++ == 0 ? x : p.first[nowhere];
       total++;
     }
@@ -88,7 +88,8 @@ uint32_t pyl_q_pick(struct pyl_call *call, struct pyl_target_info *info,
     pyl_sbuf_str(&b, best == direct ? "are held directly by a root"
                                     : "are held by a ");
     if (best != direct) {
-      pyl_sbuf_str(&b, pyl_names_str(&c->names, c->types.rec[best].name_off));
+      pyl_sbuf_str(&b,
+                   pyl_names_str(&c->v.names, c->v.types.rec[best].name_off));
     }
     pyl_sbuf_str(&b, p.count[best] == 1 ? "; this one"
                                         : " like this one, which has the "
@@ -97,6 +98,6 @@ uint32_t pyl_q_pick(struct pyl_call *call, struct pyl_target_info *info,
   info->picked = 1;
   info->picked_why_off = pyl_qstr_add(qs, buf);
   info->n_instances = total;
-  pyl_arena_reset(&c->scratch); /* keep the info: re-made by the caller */
+  pyl_arena_reset(&c->v.scratch); /* keep the info: re-made by the caller */
   return p.first[best];
 }

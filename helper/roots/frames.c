@@ -1,7 +1,7 @@
 /* frames.c — thread states and the frames they run, 3.8-3.13. */
 #include "frames.h"
 
-#include "engine.h"
+#include "heap.h"
 #include "keyrepr.h"
 #include "linetable.h"
 #include "pystr.h"
@@ -38,23 +38,23 @@ static bool iframes(const struct pyl_layout *L) {
 
 /* --- small readers -------------------------------------------------------- */
 
-static uint64_t rd64(struct pyl_ctx *c, uint64_t addr) {
+static uint64_t rd64(struct pyl_view *c, uint64_t addr) {
   uint64_t v = 0;
   return pyl_read_u64(&c->mem, addr, &v) ? v : 0;
 }
 
-static int32_t rd32(struct pyl_ctx *c, uint64_t addr) {
+static int32_t rd32(struct pyl_view *c, uint64_t addr) {
   uint32_t v = 0;
   return pyl_read_u32(&c->mem, addr, &v) ? (int32_t)v : -1;
 }
 
-static bool has_type(struct pyl_ctx *c, uint64_t obj, uint64_t type) {
+static bool has_type(struct pyl_view *c, uint64_t obj, uint64_t type) {
   return obj != 0 && obj % PYL_PTR == 0 && type != 0 &&
          rd64(c, obj + c->L->ob_type_off) == type;
 }
 
 /* Length of a tuple (or bytes) from ob_size; 0 when unreadable. */
-static uint32_t var_size(struct pyl_ctx *c, uint64_t obj) {
+static uint32_t var_size(struct pyl_view *c, uint64_t obj) {
   int64_t n = 0;
   if (obj == 0 || !pyl_read_i64(&c->mem, obj + c->L->ob_size_off, &n) ||
       n < 0 || n > PYL_MAX_SLOTS) {
@@ -63,13 +63,13 @@ static uint32_t var_size(struct pyl_ctx *c, uint64_t obj) {
   return (uint32_t)n;
 }
 
-static uint64_t tuple_item(struct pyl_ctx *c, uint64_t tuple, uint32_t i) {
+static uint64_t tuple_item(struct pyl_view *c, uint64_t tuple, uint32_t i) {
   return rd64(c, tuple + c->L->tuple_ob_item_off + (uint64_t)i * PYL_PTR);
 }
 
 /* --- threads -------------------------------------------------------------- */
 
-static void read_thread(struct pyl_ctx *c, uint64_t ts, struct pyl_thread *t) {
+static void read_thread(struct pyl_view *c, uint64_t ts, struct pyl_thread *t) {
   const struct pyl_layout *L = c->L;
   t->tstate = ts;
   t->ident = rd64(c, ts + L->tstate_thread_id_off);
@@ -78,8 +78,8 @@ static void read_thread(struct pyl_ctx *c, uint64_t ts, struct pyl_thread *t) {
                : 0;
 }
 
-uint32_t pyl_threads(struct pyl_ctx *c, uint64_t interp, struct pyl_thread *out,
-                     uint32_t max, bool *more) {
+uint32_t pyl_threads(struct pyl_view *c, uint64_t interp,
+                     struct pyl_thread *out, uint32_t max, bool *more) {
   const struct pyl_layout *L = c->L;
   uint64_t ts = rd64(c, interp + L->interp_threads_offset);
   uint32_t n = 0;
@@ -139,7 +139,7 @@ void pyl_thread_name(const struct pyl_thread *t, struct pyl_sbuf *b) {
 
 /* --- code objects --------------------------------------------------------- */
 
-static bool read_code(struct pyl_ctx *c, uint64_t addr, struct code *co) {
+static bool read_code(struct pyl_view *c, uint64_t addr, struct code *co) {
   const struct pyl_layout *L = c->L;
   if (!has_type(c, addr, L->code_type)) {
     return false;
@@ -179,7 +179,7 @@ static bool read_code(struct pyl_ctx *c, uint64_t addr, struct code *co) {
 }
 
 /* The str naming localsplus slot i. */
-static uint64_t slot_name(struct pyl_ctx *c, const struct code *co,
+static uint64_t slot_name(struct pyl_view *c, const struct code *co,
                           uint32_t i) {
   for (int k = 0; k < 3; k++) {
     if (i < co->count[k]) {
@@ -192,7 +192,8 @@ static uint64_t slot_name(struct pyl_ctx *c, const struct code *co,
 
 /* Whether slot i is a cell or free variable (it then holds a cell once
  * the frame has started). */
-static bool slot_is_cell(struct pyl_ctx *c, const struct code *co, uint32_t i) {
+static bool slot_is_cell(struct pyl_view *c, const struct code *co,
+                         uint32_t i) {
   if (!iframes(c->L)) {
     return i >= co->count[0];
   }
@@ -201,7 +202,7 @@ static bool slot_is_cell(struct pyl_ctx *c, const struct code *co, uint32_t i) {
          (kind & (PYL_FAST_CELL | PYL_FAST_FREE)) != 0;
 }
 
-static int64_t code_line(struct pyl_ctx *c, const struct code *co,
+static int64_t code_line(struct pyl_view *c, const struct code *co,
                          int64_t offset) {
   const struct pyl_layout *L = c->L;
   unsigned minor = pyl_layout_minor(L);
@@ -220,14 +221,14 @@ static int64_t code_line(struct pyl_ctx *c, const struct code *co,
   return pyl_line_for(fmt, t, len, co->firstlineno, offset);
 }
 
-static void str_into(struct pyl_ctx *c, uint64_t s, char *buf, size_t cap) {
+static void str_into(struct pyl_view *c, uint64_t s, char *buf, size_t cap) {
   if (!pyl_is_str(c, s) || !pyl_str_utf8(c, s, buf, cap)) {
     buf[0] = '?';
     buf[1] = '\0';
   }
 }
 
-void pyl_code_where(struct pyl_ctx *c, uint64_t code, int64_t line,
+void pyl_code_where(struct pyl_view *c, uint64_t code, int64_t line,
                     struct pyl_sbuf *b) {
   const struct pyl_layout *L = c->L;
   char file[PYL_FILE_BUF];
@@ -252,7 +253,8 @@ void pyl_code_where(struct pyl_ctx *c, uint64_t code, int64_t line,
 /* --- slots ---------------------------------------------------------------- */
 
 struct walk {
-  struct pyl_ctx *c;
+  struct pyl_view *c;
+  const struct pyl_objtab *tab; /* frame objects that are in the graph */
   const struct pyl_frame_visitor *v;
   struct pyl_frame fr;
 };
@@ -274,7 +276,7 @@ static void emit(struct walk *w, uint64_t value, uint64_t name, unsigned kind,
  * free variable reports its cell and, as a root, the value inside. */
 static void variables(struct walk *w, const struct code *co, uint64_t base,
                       bool counted) {
-  struct pyl_ctx *c = w->c;
+  struct pyl_view *c = w->c;
   const uint64_t *slots =
       pyl_mem_ptr(&c->mem, base, (uint64_t)co->nslots * PYL_PTR);
   if (slots == NULL) {
@@ -300,7 +302,7 @@ static void variables(struct walk *w, const struct code *co, uint64_t base,
  * frame holds; `maybe` ones are the whole window of a running frame. */
 static void stack(struct walk *w, uint64_t base, uint64_t n, bool counted,
                   bool maybe) {
-  struct pyl_ctx *c = w->c;
+  struct pyl_view *c = w->c;
   const void *p = NULL;
   while (n > 0 && (p = pyl_mem_ptr(&c->mem, base, n * PYL_PTR)) == NULL) {
     n /= 2; /* a window may run past the end of the data stack chunk */
@@ -316,7 +318,7 @@ static void stack(struct walk *w, uint64_t base, uint64_t n, bool counted,
 
 /* --- 3.8-3.10: PyFrameObject ---------------------------------------------- */
 
-static int64_t pyframe_offset(struct pyl_ctx *c, const void *p) {
+static int64_t pyframe_offset(struct pyl_view *c, const void *p) {
   int64_t lasti = (int32_t)pyl_ld_u32(p, c->L->pyframe_lasti_off);
   /* 3.10 counts code units, 3.8/3.9 bytes */
   return pyl_layout_minor(c->L) == 10 ? lasti * PYL_CODEUNIT : lasti;
@@ -368,7 +370,7 @@ static void pyframe_slots(struct walk *w, const void *p, const struct code *co,
 /* A frame whose code object is unreadable is skipped (the walk goes on
  * to its caller and reports false at the end). */
 static bool walk_pyframes(struct walk *w, uint64_t f) {
-  struct pyl_ctx *c = w->c;
+  struct pyl_view *c = w->c;
   const struct pyl_layout *L = c->L;
   bool whole = true;
   uint32_t depth = 0;
@@ -386,7 +388,7 @@ static bool walk_pyframes(struct walk *w, uint64_t f) {
                              .line = code_line(c, &co, pyframe_offset(c, p)),
                              .depth = depth++};
       w->v->frame(w->v->arg, &w->fr);
-      pyframe_slots(w, p, &co, pyl_objtab_find(&c->tab, f) != PYL_NONE);
+      pyframe_slots(w, p, &co, pyl_objtab_find(w->tab, f) != PYL_NONE);
     } else {
       whole = false;
     }
@@ -423,7 +425,7 @@ static void iframe_slots(struct walk *w, const void *p, const struct code *co,
        true);
 }
 
-static uint64_t first_iframe(struct pyl_ctx *c, uint64_t tstate) {
+static uint64_t first_iframe(struct pyl_view *c, uint64_t tstate) {
   const struct pyl_layout *L = c->L;
   if (L->tstate_cframe_off != 0) {
     uint64_t cframe = rd64(c, tstate + L->tstate_cframe_off);
@@ -433,7 +435,7 @@ static uint64_t first_iframe(struct pyl_ctx *c, uint64_t tstate) {
 }
 
 static bool walk_iframes(struct walk *w, uint64_t f) {
-  struct pyl_ctx *c = w->c;
+  struct pyl_view *c = w->c;
   const struct pyl_layout *L = c->L;
   bool whole = true;
   uint32_t depth = 0;
@@ -466,9 +468,10 @@ static bool walk_iframes(struct walk *w, uint64_t f) {
   return whole;
 }
 
-bool pyl_frames_walk(struct pyl_ctx *c, const struct pyl_thread *t,
+bool pyl_frames_walk(struct pyl_view *c, const struct pyl_objtab *tab,
+                     const struct pyl_thread *t,
                      const struct pyl_frame_visitor *v) {
-  struct walk w = {.c = c, .v = v};
+  struct walk w = {.c = c, .tab = tab, .v = v};
   if (iframes(c->L)) {
     return walk_iframes(&w, first_iframe(c, t->tstate));
   }

@@ -25,7 +25,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-struct pyl_ctx;
+struct pyl_view;
+struct pyl_objtab;
 struct pyl_sbuf;
 
 struct pyl_thread {
@@ -39,8 +40,8 @@ struct pyl_thread {
 /* The thread states of the interpreter at `interp`, into out[0..max):
  * the main thread first, then the others oldest first.  Returns how many;
  * *more is set when the list was longer than max or broken. */
-uint32_t pyl_threads(struct pyl_ctx *c, uint64_t interp, struct pyl_thread *out,
-                     uint32_t max, bool *more);
+uint32_t pyl_threads(struct pyl_view *c, uint64_t interp,
+                     struct pyl_thread *out, uint32_t max, bool *more);
 
 /* "thread 2 'worker-1' (tid 4242)" (3.11+) or "thread 2 (ident 0x7f...)"
  * when threading does not know the thread. */
@@ -83,21 +84,23 @@ struct pyl_frame_visitor {
   void *arg;
 };
 
-/* Walk the frames of thread t, innermost first.  False when the chain
+/* Walk the frames of thread t, innermost first (tab: the graph's objects,
+ * whose own slots are edges already).  False when the chain
  * was cut by unreadable memory, or a frame with an unreadable code object
  * was skipped. */
-bool pyl_frames_walk(struct pyl_ctx *c, const struct pyl_thread *t,
+bool pyl_frames_walk(struct pyl_view *c, const struct pyl_objtab *tab,
+                     const struct pyl_thread *t,
                      const struct pyl_frame_visitor *v);
 
 /* "FUNC() FILE:LINE" of a code object (co_qualname from 3.11, co_name
  * before; the file's basename; no ":LINE" when line < 0). */
-void pyl_code_where(struct pyl_ctx *c, uint64_t code, int64_t line,
+void pyl_code_where(struct pyl_view *c, uint64_t code, int64_t line,
                     struct pyl_sbuf *b);
 
 /* Fill t->name from the threading module of the interpreter at interp
  * (threading._active[ident]._name), leaving it "" when any step is
  * missing (threading never imported, a thread started from C). */
-void pyl_thread_lookup_name(struct pyl_ctx *c, uint64_t interp,
+void pyl_thread_lookup_name(struct pyl_view *c, uint64_t interp,
                             struct pyl_thread *t);
 
 #endif /* PYL_FRAMES_H */

@@ -407,7 +407,7 @@ static void frames(struct pyl_build *b, struct interp_threads *its, uint32_t n,
     b->interp_no = k;
     for (uint32_t i = 0; i < its[k].n && b->status == PYL_OK; i++) {
       p.t = &its[k].threads[i];
-      if (!pyl_frames_walk(b->c, p.t, &v)) {
+      if (!pyl_frames_walk(b->c, &b->h->tab, p.t, &v)) {
         b->r->incomplete = true;
       }
     }
@@ -437,15 +437,15 @@ static int check_layout(const struct pyl_layout *L, struct pyl_sbuf *msg) {
 
 /* In-degree of every object: each edge is one reference. */
 static bool in_degrees(struct pyl_build *b) {
-  struct pyl_ctx *c = b->c;
+  struct pyl_heap *h = b->h;
   struct pyl_roots *r = b->r;
-  if (!pyl_arena_fit(&r->a_explained, (uint64_t)c->tab.n + 1,
+  if (!pyl_arena_fit(&r->a_explained, (uint64_t)h->tab.n + 1,
                      sizeof(uint32_t))) {
     return false;
   }
   r->explained = (uint32_t *)(void *)r->a_explained.base;
-  const uint32_t *edges = c->csr.edges;
-  uint64_t n_edges = c->csr.n_edges;
+  const uint32_t *edges = h->csr.edges;
+  uint64_t n_edges = h->csr.n_edges;
   for (uint64_t e = 0; e < n_edges; e++) {
     r->explained[edges[e]]++;
   }
@@ -498,10 +498,11 @@ static void build(struct pyl_build *b) {
   pyl_roots_residue(b);
 }
 
-int pyl_roots_build(struct pyl_ctx *c, struct pyl_roots *r,
+int pyl_roots_build(struct pyl_heap *h, struct pyl_roots *r,
                     struct pyl_sbuf *msg) {
+  struct pyl_view *c = h->v;
   pyl_roots_clear(r);
-  struct pyl_build b = {.c = c, .r = r, .msg = msg, .status = PYL_OK};
+  struct pyl_build b = {.c = c, .h = h, .r = r, .msg = msg, .status = PYL_OK};
   b.status = check_layout(c->L, msg);
   if (b.status != PYL_OK) {
     return b.status;

@@ -23,7 +23,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-struct pyl_ctx;
+struct pyl_heap;
 struct pyl_sbuf;
 
 enum pyl_root_kind {
@@ -68,24 +68,30 @@ bool pyl_roots_init(struct pyl_roots *r);
 void pyl_roots_clear(struct pyl_roots *r);
 void pyl_roots_release(struct pyl_roots *r);
 
-/* Collect every root of the graph in c (which must exist).  Modules and
+/* Collect every root of the graph h (which must exist).  Modules and
  * frames and interpreter slots first, then the C-held residue, which
  * needs the in-degree of every object (from the edges) and the
  * references the other roots account for.  Returns PYL_OK or a negative
  * PYL_E* with a one-line cause in msg. */
-int pyl_roots_build(struct pyl_ctx *c, struct pyl_roots *r,
+int pyl_roots_build(struct pyl_heap *h, struct pyl_roots *r,
                     struct pyl_sbuf *msg);
 
 /* ob_refcnt of object `obj` minus the references the graph and the
  * roots explain (negative when more were found; 0 for immortal objects).
  * Needs a built r. */
-int64_t pyl_roots_unexplained(struct pyl_ctx *c, const struct pyl_roots *r,
+int64_t pyl_roots_unexplained(struct pyl_heap *h, const struct pyl_roots *r,
                               uint32_t obj);
 
 /* The description of a root. */
 static inline const char *pyl_root_desc(const struct pyl_roots *r,
                                         const struct pyl_root *root) {
   return r->strings + root->desc;
+}
+
+/* The object of the first row, for pyl_rootset_build() (graph/chain.h)
+ * with stride sizeof(struct pyl_root); NULL when there are none. */
+static inline const uint32_t *pyl_roots_objs(const struct pyl_roots *r) {
+  return r->n != 0 ? &r->rows[0].obj : NULL;
 }
 
 #endif /* PYL_ROOTS_H */

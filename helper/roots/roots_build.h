@@ -8,7 +8,7 @@
 #define PYL_ROOTS_BUILD_H
 
 #include "addrset.h"
-#include "engine.h"
+#include "heap.h"
 #include "roots.h"
 
 #include <stdbool.h>
@@ -20,7 +20,8 @@ enum {
 };
 
 struct pyl_build {
-  struct pyl_ctx *c;
+  struct pyl_view *c; /* h->v */
+  struct pyl_heap *h;
   struct pyl_roots *r;
   struct pyl_sbuf *msg;
   int status;
@@ -41,7 +42,7 @@ struct pyl_build {
 
 /* Index of the object at addr, or PYL_NONE. */
 static inline uint32_t pyl_rb_find(const struct pyl_build *b, uint64_t addr) {
-  return addr == 0 ? PYL_NONE : pyl_objtab_find(&b->c->tab, addr);
+  return addr == 0 ? PYL_NONE : pyl_objtab_find(&b->h->tab, addr);
 }
 
 /* One more strong reference to the object at addr that no edge holds. */

@@ -33,7 +33,7 @@ enum {
 };
 
 /* ob_refcnt minus what was found; 0 for an immortal object. */
-static int64_t residue_of(struct pyl_ctx *c, const uint32_t *explained,
+static int64_t residue_of(struct pyl_heap *h, const uint32_t *explained,
                           uint32_t obj);
 
 /* Every instance of a heap type holds a reference to it; nothing visits
@@ -41,7 +41,7 @@ static int64_t residue_of(struct pyl_ctx *c, const uint32_t *explained,
  * them on their behalf (3.11's lru_cache visits its links' type): so at
  * most what the refcount leaves unexplained. */
 void pyl_roots_instances(struct pyl_build *b) {
-  struct pyl_ctx *c = b->c;
+  struct pyl_view *c = b->c;
   for (uint32_t t = 0; t < c->types.n; t++) {
     const struct pyl_type *ty = &c->types.rec[t];
     if ((ty->flags & PYL_TPF_HEAPTYPE) == 0 || ty->count == 0 ||
@@ -49,7 +49,7 @@ void pyl_roots_instances(struct pyl_build *b) {
       continue;
     }
     uint32_t i = pyl_rb_find(b, ty->addr);
-    int64_t left = i != PYL_NONE ? residue_of(c, b->r->explained, i) : 0;
+    int64_t left = i != PYL_NONE ? residue_of(b->h, b->r->explained, i) : 0;
     if (left > 0) {
       b->r->explained[i] +=
           (uint32_t)((uint64_t)left < ty->count ? (uint64_t)left : ty->count);
@@ -57,7 +57,7 @@ void pyl_roots_instances(struct pyl_build *b) {
   }
 }
 
-static uint32_t code_type_id(struct pyl_ctx *c) {
+static uint32_t code_type_id(struct pyl_view *c) {
   for (uint32_t t = 0; t < c->types.n; t++) {
     const struct pyl_type *ty = &c->types.rec[t];
     if (ty->addr == c->L->code_type) {
@@ -144,11 +144,12 @@ void pyl_rb_code_refs(struct pyl_build *b, uint64_t code) {
 }
 
 static void code_objects(struct pyl_build *b) {
-  struct pyl_ctx *c = b->c;
+  struct pyl_view *c = b->c;
+  struct pyl_heap *h = b->h;
   uint32_t id = code_type_id(c);
-  for (uint32_t i = 0; id != PYL_NONE && i < c->tab.n; i++) {
-    if (c->tab.type[i] == id) {
-      pyl_rb_code_refs(b, c->tab.addr[i]);
+  for (uint32_t i = 0; id != PYL_NONE && i < h->tab.n; i++) {
+    if (h->tab.type[i] == id) {
+      pyl_rb_code_refs(b, h->tab.addr[i]);
     }
   }
 }
@@ -156,7 +157,8 @@ static void code_objects(struct pyl_build *b) {
 /* 3.8's _abc._abc_data (every ABC has one) is not a GC type: the three
  * sets of weak references it holds are not edges. */
 static void abc_data(struct pyl_build *b) {
-  struct pyl_ctx *c = b->c;
+  struct pyl_view *c = b->c;
+  struct pyl_heap *h = b->h;
   const struct pyl_layout *L = c->L;
   uint32_t id = PYL_NONE;
   for (uint32_t t = 0; t < c->types.n && L->abc_data_type_addr != 0; t++) {
@@ -167,9 +169,9 @@ static void abc_data(struct pyl_build *b) {
   }
   const uint64_t fields[] = {L->abc_registry_off, L->abc_cache_off,
                              L->abc_negative_cache_off};
-  for (uint32_t i = 0; id != PYL_NONE && i < c->tab.n; i++) {
-    for (size_t k = 0; c->tab.type[i] == id && k < 3; k++) {
-      pyl_rb_count(b, pyl_rb_read(b, c->tab.addr[i] + fields[k]));
+  for (uint32_t i = 0; id != PYL_NONE && i < h->tab.n; i++) {
+    for (size_t k = 0; h->tab.type[i] == id && k < 3; k++) {
+      pyl_rb_count(b, pyl_rb_read(b, h->tab.addr[i] + fields[k]));
     }
   }
 }
@@ -179,10 +181,11 @@ void pyl_roots_holders(struct pyl_build *b) {
   abc_data(b);
 }
 
-static int64_t residue_of(struct pyl_ctx *c, const uint32_t *explained,
+static int64_t residue_of(struct pyl_heap *h, const uint32_t *explained,
                           uint32_t obj) {
+  struct pyl_view *c = h->v;
   int64_t refcnt = 0;
-  if (!pyl_read_i64(&c->mem, c->tab.addr[obj] + c->L->ob_refcnt_off, &refcnt)) {
+  if (!pyl_read_i64(&c->mem, h->tab.addr[obj] + c->L->ob_refcnt_off, &refcnt)) {
     return 0;
   }
   unsigned minor = pyl_layout_minor(c->L);
@@ -197,20 +200,21 @@ static int64_t residue_of(struct pyl_ctx *c, const uint32_t *explained,
 }
 
 int64_t pyl_rb_residue(struct pyl_build *b, uint32_t obj) {
-  struct pyl_ctx *c = b->c;
-  const struct pyl_type *ty = &c->types.rec[c->tab.type[obj]];
-  if (!pyl_object_is_gc(ty, c->tab.addr[obj])) {
+  struct pyl_view *c = b->c;
+  struct pyl_heap *h = b->h;
+  const struct pyl_type *ty = &c->types.rec[h->tab.type[obj]];
+  if (!pyl_object_is_gc(ty, h->tab.addr[obj])) {
     return 0;
   }
-  return residue_of(c, b->r->explained, obj);
+  return residue_of(b->h, b->r->explained, obj);
 }
 
-int64_t pyl_roots_unexplained(struct pyl_ctx *c, const struct pyl_roots *r,
+int64_t pyl_roots_unexplained(struct pyl_heap *h, const struct pyl_roots *r,
                               uint32_t obj) {
-  if (!r->built || obj >= c->tab.n) {
+  if (!r->built || obj >= h->tab.n) {
     return 0;
   }
-  return residue_of(c, r->explained, obj);
+  return residue_of(h, r->explained, obj);
 }
 
 /* "held by C code (N references unexplained)", shared by every root with
@@ -234,21 +238,22 @@ static uint32_t c_desc(struct pyl_build *b, uint64_t n, uint32_t *cache) {
 }
 
 void pyl_roots_residue(struct pyl_build *b) {
-  struct pyl_ctx *c = b->c;
+  struct pyl_view *c = b->c;
+  struct pyl_heap *h = b->h;
   uint32_t cache[PYL_DESC_CACHE];
   for (unsigned i = 0; i < PYL_DESC_CACHE; i++) {
     cache[i] = UINT32_MAX;
   }
-  uint32_t n = c->tab.n;
+  uint32_t n = h->tab.n;
   for (uint32_t i = 0; i < n && b->status == PYL_OK; i++) {
     if (i + PYL_AHEAD < n) {
-      __builtin_prefetch(pyl_host_ptr(c->tab.addr[i + PYL_AHEAD]));
+      __builtin_prefetch(pyl_host_ptr(h->tab.addr[i + PYL_AHEAD]));
     }
-    const struct pyl_type *ty = &c->types.rec[c->tab.type[i]];
-    if (!pyl_object_is_gc(ty, c->tab.addr[i])) {
+    const struct pyl_type *ty = &c->types.rec[h->tab.type[i]];
+    if (!pyl_object_is_gc(ty, h->tab.addr[i])) {
       continue;
     }
-    int64_t r = residue_of(c, b->r->explained, i);
+    int64_t r = residue_of(h, b->r->explained, i);
     if (r < 0) {
       b->r->n_overexplained++;
     } else if (r > 0) {

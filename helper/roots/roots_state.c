@@ -157,7 +157,8 @@ static void atexit_roots(struct pyl_build *b) {
  * it.  Each definition once (one PyModuleDef may serve several module
  * objects). */
 static void module_copies(struct pyl_build *b) {
-  struct pyl_ctx *c = b->c;
+  struct pyl_view *c = b->c;
+  struct pyl_heap *h = b->h;
   const struct pyl_layout *L = c->L;
   uint32_t id = PYL_NONE;
   for (uint32_t t = 0; t < c->types.n && id == PYL_NONE; t++) {
@@ -174,9 +175,9 @@ static void module_copies(struct pyl_build *b) {
     pyl_rb_nomem(b);
     return;
   }
-  for (uint32_t i = 0; i < c->tab.n && n_defs <= c->types.rec[id].count; i++) {
-    uint64_t def = c->tab.type[i] == id
-                       ? pyl_rb_read(b, c->tab.addr[i] + L->module_def_off)
+  for (uint32_t i = 0; i < h->tab.n && n_defs <= c->types.rec[id].count; i++) {
+    uint64_t def = h->tab.type[i] == id
+                       ? pyl_rb_read(b, h->tab.addr[i] + L->module_def_off)
                        : 0;
     bool seen = def == 0;
     for (uint64_t k = 0; k < n_defs && !seen; k++) {
@@ -190,7 +191,7 @@ static void module_copies(struct pyl_build *b) {
     struct pyl_sbuf s;
     pyl_sbuf_init(&s, desc, sizeof(desc));
     pyl_sbuf_str(&s, "interpreter saved __dict__ of extension module '");
-    pyl_put_name(c, pyl_rb_read(b, c->tab.addr[i] + L->module_name_off), &s);
+    pyl_put_name(c, pyl_rb_read(b, h->tab.addr[i] + L->module_name_off), &s);
     pyl_sbuf_str(&s, "'");
     pyl_rb_root(b, pyl_rb_read(b, def + L->moduledef_copy_off),
                 PYL_ROOT_INTERPRETER, desc, true);

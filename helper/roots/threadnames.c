@@ -1,5 +1,5 @@
 /* threadnames.c — a thread's name as the threading module knows it. */
-#include "engine.h"
+#include "heap.h"
 #include "facts.h"
 #include "frames.h"
 #include "keyrepr.h"
@@ -8,7 +8,7 @@
 #include "pystr.h"
 
 struct by_ident {
-  struct pyl_ctx *c;
+  struct pyl_view *c;
   uint64_t ident;
   uint64_t thread; /* the Thread object, once found */
 };
@@ -26,7 +26,7 @@ static int match_ident(uint64_t key, uint64_t value, void *arg) {
   return 0;
 }
 
-static bool is_name(struct pyl_ctx *c, uint64_t str, const char *want) {
+static bool is_name(struct pyl_view *c, uint64_t str, const char *want) {
   char buf[16];
   if (!pyl_is_str(c, str) || !pyl_str_utf8(c, str, buf, sizeof(buf))) {
     return false;
@@ -43,7 +43,7 @@ static bool is_name(struct pyl_ctx *c, uint64_t str, const char *want) {
 
 /* Thread._name, wherever this version keeps instance attributes: the
  * attribute decoders of the labels give (name, value) or the __dict__. */
-static uint64_t thread_name_str(struct pyl_ctx *c, uint64_t thread) {
+static uint64_t thread_name_str(struct pyl_view *c, uint64_t thread) {
   struct facts f;
   pyl_facts_begin(&f, c, 0);
   pyl_facts_attributes(&f, thread, pyl_peek_type(c, thread));
@@ -64,7 +64,7 @@ static uint64_t thread_name_str(struct pyl_ctx *c, uint64_t thread) {
   return 0;
 }
 
-void pyl_thread_lookup_name(struct pyl_ctx *c, uint64_t interp,
+void pyl_thread_lookup_name(struct pyl_view *c, uint64_t interp,
                             struct pyl_thread *t) {
   const struct pyl_layout *L = c->L;
   t->name[0] = '\0';

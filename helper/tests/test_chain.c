@@ -5,6 +5,7 @@
 #include "csr.h"
 #include "objtab.h"
 #include "rev.h"
+#include "roots.h"
 
 #include <string.h>
 
@@ -98,7 +99,8 @@ static void search(struct tg *t, const struct pyl_root *roots, uint32_t nr,
                    uint32_t target, bool all, struct pyl_rootset *rs,
                    struct pyl_search *s) {
   pyl_arena_reset(&t->scratch);
-  ASSERT_TRUE(pyl_rootset_build(rs, roots, nr, t->n, &t->scratch));
+  ASSERT_TRUE(pyl_rootset_build(rs, nr != 0 ? &roots[0].obj : NULL,
+                                sizeof(roots[0]), nr, t->n, &t->scratch));
   ASSERT_TRUE(pyl_search_alloc(s, t->n, nr + 1, &t->scratch));
   (void)pyl_chain_search(&t->g, rs, target, all, s);
 }

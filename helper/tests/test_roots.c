@@ -6,7 +6,7 @@
  * held by interpreter slots, by frame locals, cells and the value stack
  * window, by C code (unexplained), immortal, and counted twice. */
 #include "check.h"
-#include "engine.h"
+#include "heap.h"
 #include "fakepy.h"
 #include "layout.h"
 #include "roots.h"
@@ -74,7 +74,8 @@ struct world {
       *names;
 };
 
-static struct pyl_ctx ctx;
+static struct pyl_view view;
+static struct pyl_heap heap = {.v = &view};
 static struct pyl_roots roots;
 static struct world w;
 
@@ -250,17 +251,17 @@ static void build_roots(void) {
   struct pyl_sbuf msg;
   pyl_sbuf_init(&msg, buf, sizeof(buf));
   build();
-  ctx.L = pyl_layout_store();
-  ctx.type_extent = sizeof(struct fake_type);
-  ASSERT_EQ(pyl_layout_check(ctx.L, &msg), PYL_OK);
-  ASSERT_TRUE(pyl_objtab_init(&ctx.tab, 1u << 16));
-  ASSERT_TRUE(pyl_csr_init(&ctx.csr, 1u << 16, 1u << 18));
-  ASSERT_TRUE(pyl_types_init(&ctx.types));
-  ASSERT_TRUE(pyl_arena_reserve(&ctx.work, 1u << 24, 1u << 20));
-  ASSERT_TRUE(pyl_mem_open(&ctx.mem));
-  ASSERT_EQ(pyl_walk(&ctx, 0, &msg), PYL_OK);
+  view.L = pyl_layout_store();
+  view.type_extent = sizeof(struct fake_type);
+  ASSERT_EQ(pyl_layout_check(view.L, &msg), PYL_OK);
+  ASSERT_TRUE(pyl_objtab_init(&heap.tab, 1u << 16));
+  ASSERT_TRUE(pyl_csr_init(&heap.csr, 1u << 16, 1u << 18));
+  ASSERT_TRUE(pyl_types_init(&view.types));
+  ASSERT_TRUE(pyl_arena_reserve(&heap.work, 1u << 24, 1u << 20));
+  ASSERT_TRUE(pyl_mem_open(&view.mem));
+  ASSERT_EQ(pyl_walk(&heap, 0, &msg), PYL_OK);
   ASSERT_TRUE(pyl_roots_init(&roots));
-  int rc = pyl_roots_build(&ctx, &roots, &msg);
+  int rc = pyl_roots_build(&heap, &roots, &msg);
   if (rc != PYL_OK) {
     PYL_FAIL("pyl_roots_build: %d %s", rc, buf);
   }
@@ -268,7 +269,7 @@ static void build_roots(void) {
 
 static const struct pyl_root *root_of(const void *obj, unsigned kind,
                                       const char *desc) {
-  uint32_t i = pyl_objtab_find(&ctx.tab, A(obj));
+  uint32_t i = pyl_objtab_find(&heap.tab, A(obj));
   for (uint32_t k = 0; i != PYL_NONE && k < roots.n; k++) {
     const struct pyl_root *r = &roots.rows[k];
     if (r->obj == i && r->kind == kind &&
@@ -288,7 +289,8 @@ static uint32_t n_kind(unsigned kind) {
 }
 
 static int64_t unexplained(const void *obj) {
-  return pyl_roots_unexplained(&ctx, &roots, pyl_objtab_find(&ctx.tab, A(obj)));
+  return pyl_roots_unexplained(&heap, &roots,
+                               pyl_objtab_find(&heap.tab, A(obj)));
 }
 
 static void test_interpreter_and_thread_slots(void) {
@@ -379,7 +381,7 @@ static void test_rebuild(void) {
   pyl_roots_clear(&roots);
   ASSERT_FALSE(roots.built);
   ASSERT_EQ(roots.n, 0);
-  ASSERT_EQ(pyl_roots_build(&ctx, &roots, &msg), PYL_OK);
+  ASSERT_EQ(pyl_roots_build(&heap, &roots, &msg), PYL_OK);
   ASSERT_EQ(roots.n, n);
   pyl_roots_release(&roots);
   ASSERT_TRUE(roots.rows == NULL);
@@ -392,7 +394,7 @@ static void test_layout_refused(void) {
   struct pyl_sbuf msg;
   pyl_sbuf_init(&msg, buf, sizeof(buf));
   pyl_layout_store()->rt_interp_head_addr = 0;
-  ASSERT_EQ(pyl_roots_build(&ctx, &roots, &msg), PYL_ELAYOUT);
+  ASSERT_EQ(pyl_roots_build(&heap, &roots, &msg), PYL_ELAYOUT);
   ASSERT_TRUE(strstr(buf, "roots fields") != NULL);
   ASSERT_FALSE(roots.built);
 }

@@ -4,7 +4,7 @@
 #define _GNU_SOURCE
 #include "check.h"
 #include "control.h"
-#include "engine.h"
+#include "view.h"
 #include "fakepy.h"
 #include "layout.h"
 #include "pyleaks_ctl.h"
@@ -28,15 +28,15 @@ static uint64_t forbidden_page(void) {
 
 /* A context with the fake layout and a fresh snapshot of the mappings,
  * for calling the validators directly. */
-static struct pyl_ctx *direct_ctx(struct fakepy *f) {
-  static struct pyl_ctx c;
+static struct pyl_view *direct_ctx(struct fakepy *f) {
+  static struct pyl_view c;
   fakepy_builtins(f, pyl_layout_store());
   c.L = pyl_layout_store();
   ASSERT_TRUE(pyl_mem_open(&c.mem));
   return &c;
 }
 
-static const char *verdict(struct pyl_ctx *c, struct fake_type *t, void *obj) {
+static const char *verdict(struct pyl_view *c, struct fake_type *t, void *obj) {
   /* mappings made since the last verdict count */
   ASSERT_TRUE(pyl_mem_open(&c->mem));
   struct pyl_type ty = {.addr = A(t),
@@ -60,7 +60,7 @@ static void test_list(void) {
   static struct fakepy f;
   fakepy_init(&f);
   fakepy_layout(&f, pyl_layout_store());
-  struct pyl_ctx *c = direct_ctx(&f);
+  struct pyl_view *c = direct_ctx(&f);
   struct fake_list *l = fakepy_list(&f, 3, 0);
   ASSERT_TRUE(verdict(c, &f.list, l) == NULL);
   uint64_t *items = l->ob_item;
@@ -91,7 +91,7 @@ static void test_tuple(void) {
   static struct fakepy f;
   fakepy_init(&f);
   fakepy_layout(&f, pyl_layout_store());
-  struct pyl_ctx *c = direct_ctx(&f);
+  struct pyl_view *c = direct_ctx(&f);
   struct fake_obj *t = fakepy_tuple(&f, 2, 0);
   ASSERT_TRUE(verdict(c, &f.tuple, t) == NULL);
   t->ob_size = 1ll << 36; /* 512 GiB of items */
@@ -115,7 +115,7 @@ static void test_dict(void) {
   static struct fakepy f;
   fakepy_init(&f);
   fakepy_layout(&f, pyl_layout_store());
-  struct pyl_ctx *c = direct_ctx(&f);
+  struct pyl_view *c = direct_ctx(&f);
   struct fake_obj *leaf = fakepy_leaf(&f);
   uint64_t kv[2] = {A(leaf), A(leaf)};
   struct fake_dict *d = fakepy_dict(&f, kv, kv + 1, 1, 0);
@@ -193,7 +193,7 @@ static void test_set(void) {
   static struct fakepy f;
   fakepy_init(&f);
   fakepy_layout(&f, pyl_layout_store());
-  struct pyl_ctx *c = direct_ctx(&f);
+  struct pyl_view *c = direct_ctx(&f);
   uint64_t keys[2] = {A(fakepy_leaf(&f)), A(fakepy_leaf(&f))};
   struct fake_set *s = fakepy_set(&f, keys, 2, 0);
   ASSERT_TRUE(verdict(c, &f.set, s) == NULL);
@@ -221,7 +221,7 @@ static void test_covers_and_refcnt(void) {
   static struct fakepy f;
   fakepy_init(&f);
   fakepy_layout(&f, pyl_layout_store());
-  struct pyl_ctx *c = direct_ctx(&f);
+  struct pyl_view *c = direct_ctx(&f);
   struct pyl_type list = {.addr = A(&f.list), .flags = f.list.tp_flags};
   struct pyl_type sub = {.addr = A(&f.a_foo), .flags = f.list.tp_flags};
   ASSERT_TRUE(pyl_validate_covers(c, &list));

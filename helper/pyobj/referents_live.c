@@ -46,7 +46,7 @@ static void call_traverse(void *p) {
   (void)t->fn(t->obj, t->visit, t->arg);
 }
 
-bool pyl_referents(struct pyl_ctx *c, const struct pyl_type *ty, uint64_t addr,
+bool pyl_referents(struct pyl_view *c, const struct pyl_type *ty, uint64_t addr,
                    pyl_visit_fn visit, void *arg) {
   if (ty->decode == PYL_DECODE_STRUCTSEQ) {
     pyl_decode_structseq(c, ty, addr, visit, arg);

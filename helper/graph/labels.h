@@ -25,13 +25,13 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-struct pyl_ctx;
+struct pyl_heap;
 struct pyl_sbuf;
 
 /* The label of the reference from object src to object dst (table
  * indices) into b.  prev is the object before src in a chain, or
  * PYL_NONE: a function before its closure tuple names the cells. */
-void pyl_label_edge(struct pyl_ctx *c, uint32_t src, uint32_t dst,
+void pyl_label_edge(struct pyl_heap *h, uint32_t src, uint32_t dst,
                     uint32_t prev, struct pyl_sbuf *b);
 
 /* A chain hop owner -> part -> dst said as one reference, when part is
@@ -41,7 +41,7 @@ void pyl_label_edge(struct pyl_ctx *c, uint32_t src, uint32_t dst,
  * `__kwdefaults__['x']`, `__closure__ 'name'`), a class's __mro__ /
  * __bases__, an exception's args, a 3.8-3.10 generator's frame
  * (`gi_frame local 'x'`).  False (b untouched) otherwise. */
-bool pyl_label_through(struct pyl_ctx *c, uint32_t owner, uint32_t part,
+bool pyl_label_through(struct pyl_heap *h, uint32_t owner, uint32_t part,
                        uint32_t dst, struct pyl_sbuf *b);
 
 /* Called for each reference of src labelled, dst its referent (a table
@@ -56,7 +56,7 @@ typedef void (*pyl_label_fn)(uint32_t dst, const char *label, void *arg);
  * linear in src's references and facts, whatever max; only the labels
  * given are rendered.  PYL_OK, PYL_ENOMEM (out of helper memory) or
  * PYL_EABORTED (pyl_control_tick() said stop). */
-int pyl_label_all(struct pyl_ctx *c, uint32_t src, uint64_t max,
+int pyl_label_all(struct pyl_heap *h, uint32_t src, uint64_t max,
                   pyl_label_fn fn, void *arg);
 
 #endif /* PYL_LABELS_H */

@@ -22,12 +22,12 @@ typedef int (*pyl_visit_fn)(void *referent, void *arg);
  * static type. */
 bool pyl_object_is_gc(const struct pyl_type *ty, uint64_t addr);
 
-struct pyl_ctx;
+struct pyl_view;
 
 /* Visit the referents of a GC-managed object that pyl_validate()
  * accepted.  False when reading the object faulted and was abandoned
  * (then some referents may have been visited, or none). */
-bool pyl_referents(struct pyl_ctx *c, const struct pyl_type *ty, uint64_t addr,
+bool pyl_referents(struct pyl_view *c, const struct pyl_type *ty, uint64_t addr,
                    pyl_visit_fn visit, void *arg);
 
 #endif /* PYL_REFERENTS_H */

@@ -6,6 +6,7 @@
 #include "pydict.h"
 #include "pystr.h"
 #include "chain.h"
+#include "heap.h"
 #include "control.h"
 
 enum {
@@ -14,7 +15,7 @@ enum {
   PYL_NAME_SIZE = 128,
 };
 
-static void render(struct pyl_ctx *c, const struct fact *x,
+static void render(struct pyl_view *c, const struct fact *x,
                    struct pyl_sbuf *b) {
   char name[PYL_NAME_SIZE];
   switch (x->kind & ~PYL_USED) {
@@ -68,16 +69,17 @@ static void fallback(uint32_t k, struct pyl_sbuf *b) {
 
 /* ---- entry points of this file ---- */
 
-void pyl_label_edge(struct pyl_ctx *c, uint32_t src, uint32_t dst,
+void pyl_label_edge(struct pyl_heap *h, uint32_t src, uint32_t dst,
                     uint32_t prev, struct pyl_sbuf *b) {
+  struct pyl_view *c = h->v;
   size_t top = c->scratch.used;
   struct facts f;
-  uint64_t target = c->tab.addr[dst];
+  uint64_t target = h->tab.addr[dst];
   /* One reference: facts about other referents need not be kept (a list
    * of millions then costs a scan, not memory). */
   pyl_facts_begin(&f, c, target);
-  pyl_facts_collect(&f, c->tab.addr[src],
-                    prev != PYL_NONE ? c->tab.addr[prev] : 0);
+  pyl_facts_collect(&f, h->tab.addr[src],
+                    prev != PYL_NONE ? h->tab.addr[prev] : 0);
   bool done = false;
   /* A stop request ends the search: the caller checks and fails. */
   for (uint32_t i = 0; i < f.n && !done && pyl_control_tick(); i++) {
@@ -86,10 +88,10 @@ void pyl_label_edge(struct pyl_ctx *c, uint32_t src, uint32_t dst,
       done = true;
     }
   }
-  for (uint32_t k = c->csr.offs[src];
-       k < c->csr.offs[src + 1] && !done && pyl_control_tick(); k++) {
-    if (c->csr.edges[k] == dst) {
-      fallback(k - c->csr.offs[src], b);
+  for (uint32_t k = h->csr.offs[src];
+       k < h->csr.offs[src + 1] && !done && pyl_control_tick(); k++) {
+    if (h->csr.edges[k] == dst) {
+      fallback(k - h->csr.offs[src], b);
       done = true;
     }
   }
@@ -110,7 +112,7 @@ enum part_kind {
   PART_FRAME,      /* 3.8-3.10 generator frame: gi_frame local 'x' */
 };
 
-static bool derives(struct pyl_ctx *c, uint64_t type, uint64_t base) {
+static bool derives(struct pyl_view *c, uint64_t type, uint64_t base) {
   for (unsigned d = 0; type != 0 && d < PYL_MAX_BASES; d++) {
     if (type == base) {
       return true;
@@ -120,13 +122,13 @@ static bool derives(struct pyl_ctx *c, uint64_t type, uint64_t base) {
   return false;
 }
 
-static bool slot_is(struct pyl_ctx *c, uint64_t obj, uint64_t off,
+static bool slot_is(struct pyl_view *c, uint64_t obj, uint64_t off,
                     uint64_t part) {
   return off != 0 && pyl_peek(c, obj + off) == part;
 }
 
 /* The instance __dict__ of obj is part (whichever way it is stored). */
-static bool instance_dict_is(struct pyl_ctx *c, uint64_t obj, uint64_t type,
+static bool instance_dict_is(struct pyl_view *c, uint64_t obj, uint64_t type,
                              uint64_t part) {
   size_t top = c->scratch.used;
   struct facts f;
@@ -141,7 +143,7 @@ static bool instance_dict_is(struct pyl_ctx *c, uint64_t obj, uint64_t type,
   return found;
 }
 
-static enum part_kind part_of(struct pyl_ctx *c, uint64_t owner, uint64_t part,
+static enum part_kind part_of(struct pyl_view *c, uint64_t owner, uint64_t part,
                               const char **name) {
   const struct pyl_layout *L = c->L;
   uint64_t type = pyl_peek_type(c, owner);
@@ -187,7 +189,7 @@ static enum part_kind part_of(struct pyl_ctx *c, uint64_t owner, uint64_t part,
 }
 
 struct find_value {
-  struct pyl_ctx *c;
+  struct pyl_view *c;
   uint64_t value;
   uint64_t key;
 };
@@ -202,13 +204,13 @@ static int match_value(uint64_t key, uint64_t value, void *arg) {
 }
 
 /* The key under which dict holds value, or 0. */
-static uint64_t key_of(struct pyl_ctx *c, uint64_t dict, uint64_t value) {
+static uint64_t key_of(struct pyl_view *c, uint64_t dict, uint64_t value) {
   struct find_value fv = {.c = c, .value = value, .key = 0};
   (void)pyl_dict_foreach(c, dict, match_value, &fv);
   return fv.key;
 }
 
-static int64_t index_in(struct pyl_ctx *c, uint64_t tuple, uint64_t item) {
+static int64_t index_in(struct pyl_view *c, uint64_t tuple, uint64_t item) {
   int64_t n = pyl_peek_i64(c, tuple + c->L->ob_size_off);
   for (int64_t i = 0; i < n && i < PYL_MAX_ITEMS; i++) {
     if (pyl_peek_item(c, tuple, i) == item) {
@@ -219,7 +221,7 @@ static int64_t index_in(struct pyl_ctx *c, uint64_t tuple, uint64_t item) {
 }
 
 /* gi_frame local 'x': the frame object's fact for dst, when a local. */
-static bool frame_local(struct pyl_ctx *c, uint64_t frame, uint64_t dst,
+static bool frame_local(struct pyl_view *c, uint64_t frame, uint64_t dst,
                         const char *name, struct pyl_sbuf *b) {
   size_t top = c->scratch.used;
   struct facts f;
@@ -238,11 +240,12 @@ static bool frame_local(struct pyl_ctx *c, uint64_t frame, uint64_t dst,
   return found;
 }
 
-bool pyl_label_through(struct pyl_ctx *c, uint32_t owner, uint32_t part,
+bool pyl_label_through(struct pyl_heap *h, uint32_t owner, uint32_t part,
                        uint32_t dst, struct pyl_sbuf *b) {
-  uint64_t o = c->tab.addr[owner];
-  uint64_t p = c->tab.addr[part];
-  uint64_t d = c->tab.addr[dst];
+  struct pyl_view *c = h->v;
+  uint64_t o = h->tab.addr[owner];
+  uint64_t p = h->tab.addr[part];
+  uint64_t d = h->tab.addr[dst];
   const char *name = NULL;
   uint64_t key = 0;
   int64_t i = -1;
@@ -307,10 +310,11 @@ struct counts {
   uint64_t *is_dst; /* per object: a referent of src (n is valid) */
 };
 
-static int count_refs(struct pyl_ctx *c, const uint32_t *edges,
+static int count_refs(struct pyl_heap *h, const uint32_t *edges,
                       uint32_t n_edges, struct counts *cnt) {
-  cnt->is_dst = pyl_bitmap_new(&c->scratch, c->tab.n);
-  cnt->n = pyl_arena_alloc(&c->scratch, ((size_t)c->tab.n + 1) * 4, 64);
+  struct pyl_view *c = h->v;
+  cnt->is_dst = pyl_bitmap_new(&c->scratch, h->tab.n);
+  cnt->n = pyl_arena_alloc(&c->scratch, ((size_t)h->tab.n + 1) * 4, 64);
   if (cnt->is_dst == NULL || cnt->n == NULL) {
     return PYL_ENOMEM;
   }
@@ -330,7 +334,7 @@ static int count_refs(struct pyl_ctx *c, const uint32_t *edges,
 
 /* The references no fact took (the last cnt->n[d] ones to each d), in
  * graph order, while rows are left. */
-static int unexplained(struct pyl_ctx *c, const uint32_t *edges,
+static int unexplained(struct pyl_view *c, const uint32_t *edges,
                        uint32_t n_edges, struct counts *cnt, uint64_t *left,
                        pyl_label_fn fn, void *arg) {
   uint64_t *mark = pyl_bitmap_new(&c->scratch, n_edges);
@@ -362,17 +366,18 @@ static int unexplained(struct pyl_ctx *c, const uint32_t *edges,
   return PYL_OK;
 }
 
-int pyl_label_all(struct pyl_ctx *c, uint32_t src, uint64_t max,
+int pyl_label_all(struct pyl_heap *h, uint32_t src, uint64_t max,
                   pyl_label_fn fn, void *arg) {
+  struct pyl_view *c = h->v;
   size_t top = c->scratch.used;
-  const uint32_t *edges = c->csr.edges + c->csr.offs[src];
-  uint32_t n_edges = c->csr.offs[src + 1] - c->csr.offs[src];
+  const uint32_t *edges = h->csr.edges + h->csr.offs[src];
+  uint32_t n_edges = h->csr.offs[src + 1] - h->csr.offs[src];
   struct facts f;
   pyl_facts_begin(&f, c, 0);
-  pyl_facts_collect(&f, c->tab.addr[src], 0);
+  pyl_facts_collect(&f, h->tab.addr[src], 0);
   c->scratch.used = f.start + (size_t)f.n * sizeof(struct fact);
   struct counts cnt;
-  int rc = f.oom ? PYL_ENOMEM : count_refs(c, edges, n_edges, &cnt);
+  int rc = f.oom ? PYL_ENOMEM : count_refs(h, edges, n_edges, &cnt);
   /* Reading order: the facts in decoding order (a list's items by index,
    * a dict's in entry order, then attributes...), then the references no
    * fact explains in graph order.  Only the labels shown are rendered. */
@@ -380,7 +385,7 @@ int pyl_label_all(struct pyl_ctx *c, uint32_t src, uint64_t max,
   char buf[PYL_LABEL_SIZE];
   struct pyl_sbuf b;
   for (uint32_t i = 0; rc == PYL_OK && i < f.n && left > 0; i++) {
-    uint32_t d = pyl_objtab_find(&c->tab, f.v[i].addr);
+    uint32_t d = pyl_objtab_find(&h->tab, f.v[i].addr);
     if (!pyl_control_tick()) {
       rc = PYL_EABORTED;
     } else if (d != PYL_NONE && pyl_bit(cnt.is_dst, d) && cnt.n[d] > 0) {

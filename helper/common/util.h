@@ -11,6 +11,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* No index: a dense id (object, type, row) that does not exist. */
+#define PYL_NONE UINT32_MAX
+
 static inline int pyl_hex_digit(char c) {
   if (c >= '0' && c <= '9') {
     return c - '0';
@@ -55,5 +58,8 @@ void pyl_sbuf_init(struct pyl_sbuf *b, char *mem, size_t cap);
 void pyl_sbuf_str(struct pyl_sbuf *b, const char *s);
 void pyl_sbuf_dec(struct pyl_sbuf *b, uint64_t v);
 void pyl_sbuf_hex(struct pyl_sbuf *b, uint64_t v); /* 0x... */
+
+/* Nanoseconds of CLOCK_MONOTONIC (0 if the clock fails). */
+uint64_t pyl_now_ns(void);
 
 #endif /* PYL_UTIL_H */

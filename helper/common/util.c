@@ -1,5 +1,16 @@
-/* util.c — allocation-free string helpers. */
+/* util.c — allocation-free string helpers, and the clock. */
+#define _GNU_SOURCE
 #include "util.h"
+
+#include <time.h>
+
+uint64_t pyl_now_ns(void) {
+  struct timespec ts;
+  if (clock_gettime(CLOCK_MONOTONIC, &ts) != 0) {
+    return 0;
+  }
+  return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
 
 size_t pyl_strlen(const char *s) {
   size_t n = 0;
