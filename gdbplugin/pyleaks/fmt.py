@@ -3,7 +3,6 @@ one-line JSON, and object addresses as the user types and reads them."""
 
 import json
 import re
-import struct
 
 import gdb
 
@@ -121,28 +120,15 @@ def address(value):
     return "%#x" % value
 
 
-def object_repr(ctx, obj_address, type_name, type_addr=None):
-    """Short safe repr of an object (reprs.py); reads its type pointer
-    when the caller does not have it.  Remembered for the life of ctx,
-    which is one command: text, JSON and graph ask for the same objects."""
+def object_repr(ctx, obj_address, type_name, type_addr):
+    """Short safe repr of an object (reprs.py), remembered for the life of
+    ctx, which is one command: text, JSON and graph ask for the same
+    objects."""
     cache = ctx.__dict__.setdefault("_object_reprs", {})
     if obj_address not in cache:
-        cache[obj_address] = _object_repr(ctx, obj_address, type_name,
-                                          type_addr)
+        cache[obj_address] = reprs.short_repr(ctx.layout, obj_address,
+                                              type_addr, type_name)
     return cache[obj_address]
-
-
-def _object_repr(ctx, obj_address, type_name, type_addr):
-    if not type_addr:
-        try:
-            raw = gdb.selected_inferior().read_memory(
-                obj_address + ctx.layout["ob_type_off"], 8)
-            type_addr = struct.unpack("<Q", bytes(raw))[0]
-        except (gdb.error, gdb.MemoryError):
-            return "<%s object at %#x (unreadable)>" % (type_name,
-                                                        obj_address)
-    return reprs.short_repr(ctx.target, ctx.layout, obj_address, type_addr,
-                            type_name)
 
 
 def columns(rows, caps, right=(), indent="  "):

@@ -165,6 +165,11 @@ RULES = {
     "unicode_data_off": (_o("PyUnicodeObject", "data"), None, None),
     "long_lv_tag_off": (_o("PyLongObject", "long_value.lv_tag"), V312, None),
     "long_digit_size": (_s("digit"), None, None),
+    "long_digit_off": (
+        lambda target: offset_of("PyLongObject", "long_value.ob_digit"
+                                 if target.version >= V312 else "ob_digit"),
+        None, None),
+    "float_fval_off": (_o("PyFloatObject", "ob_fval"), None, None),
     "dict_ma_used_off": (_o("PyDictObject", "ma_used"), None, None),
     "dict_ma_keys_off": (_o("PyDictObject", "ma_keys"), None, None),
     "dict_ma_values_off": (_o("PyDictObject", "ma_values"), None, None),
@@ -184,6 +189,7 @@ RULES = {
     "set_mask_off": (_o("PySetObject", "mask"), None, None),
     "set_table_off": (_o("PySetObject", "table"), None, None),
     "set_smalltable_off": (_o("PySetObject", "smalltable"), None, None),
+    "set_used_off": (_o("PySetObject", "used"), None, None),
     "sizeof_setentry": (_s("setentry"), None, None),
     "bytearray_alloc_off": (_o("PyByteArrayObject", "ob_alloc"), None, None),
     "type_type": (_a("PyType_Type"), None, None),

@@ -3,40 +3,21 @@
 No code runs in the target: str, bytes, int, float are decoded from their
 bytes, containers show their length, anything else its type and address.
 Every read is bounded and any failure gives a placeholder, never an
-exception."""
+exception.  Offsets and type addresses come from the layout (fields of
+layout_fields.def), the same numbers the helper reads."""
 
 import math
 import struct
 
 import gdb
 
-from .layout import address_of, offset_of
-
 MAX_CHARS = 60
 MAX_INT_DIGITS = 40          # 1200 bits; bigger ints show their size
 
-# tp_flags bits that mark subclasses of the builtins (Include/object.h).
-_F_LONG, _F_LIST, _F_TUPLE, _F_BYTES, _F_UNICODE, _F_DICT = (
-    1 << 24, 1 << 25, 1 << 26, 1 << 27, 1 << 28, 1 << 29)
-
-_extra_cache = {}
-
-
-def _extra(target):
-    """Offsets the helper does not need but the reprs do."""
-    if target.key not in _extra_cache:
-        _extra_cache[target.key] = {
-            "long_digits": offset_of("PyLongObject", "long_value.ob_digit")
-            if target.version >= (3, 12)
-            else offset_of("PyLongObject", "ob_digit"),
-            "float_value": offset_of("PyFloatObject", "ob_fval"),
-            "bytes_data": offset_of("PyBytesObject", "ob_sval"),
-            "set_used": offset_of("PySetObject", "used"),
-            "module_name": offset_of("PyModuleObject", "md_name"),
-            "func_qualname": offset_of("PyFunctionObject", "func_qualname"),
-            "function_type": address_of("PyFunction_Type"),
-        }
-    return _extra_cache[target.key]
+# tp_flags bits that mark subclasses of the builtins (Include/object.h):
+# macros, which DWARF does not have.
+_F_LONG, _F_LIST, _F_TUPLE, _F_BYTES, _F_UNICODE, _F_DICT, _F_TYPE = (
+    1 << 24, 1 << 25, 1 << 26, 1 << 27, 1 << 28, 1 << 29, 1 << 31)
 
 
 class _Reader:
@@ -86,7 +67,7 @@ def str_value(r, lay, address):
     return raw.decode(codec, "replace"), length
 
 
-def int_value(r, lay, extra, address):
+def int_value(r, lay, address):
     """The value of an int (30- or 15-bit digits), or None if huge."""
     if lay["long_lv_tag_off"]:
         tag = r.u64(address + lay["long_lv_tag_off"])
@@ -98,7 +79,7 @@ def int_value(r, lay, extra, address):
         return None, ndigits
     dsize = lay["long_digit_size"]
     shift = 30 if dsize == 4 else 15
-    raw = r.bytes(address + extra["long_digits"], ndigits * dsize)
+    raw = r.bytes(address + lay["long_digit_off"], ndigits * dsize)
     fmt = "<%d%s" % (ndigits, "I" if dsize == 4 else "H")
     value = 0
     for digit in reversed(struct.unpack(fmt, raw)):
@@ -114,7 +95,7 @@ def _float_repr(value):
     return repr(value)
 
 
-def _repr(r, lay, extra, address, type_addr, type_name):
+def _repr(r, lay, address, type_addr, type_name):
     flags = r.u64(type_addr + lay["tp_flags_off"])
     exact = {lay[k]: k for k in ("str_type", "int_type", "bool_type",
                                  "float_type", "bytes_type",
@@ -124,7 +105,7 @@ def _repr(r, lay, extra, address, type_addr, type_name):
     if address == lay["none_object"]:
         return "None"
     if exact == "bool_type":
-        value, _ = int_value(r, lay, extra, address)
+        value, _ = int_value(r, lay, address)
         return "True" if value else "False"
     if exact == "str_type" or (flags & _F_UNICODE and not exact):
         got = str_value(r, lay, address)
@@ -134,20 +115,20 @@ def _repr(r, lay, extra, address, type_addr, type_name):
         out = _truncate(repr(text), length)
         return out if exact else "%s(%s)" % (type_name, out)
     if exact == "int_type" or (flags & _F_LONG and not exact):
-        value, ndigits = int_value(r, lay, extra, address)
+        value, ndigits = int_value(r, lay, address)
         if value is None:
             return "<int of about %d bits>" % (ndigits * 30)
         text = str(value)
         text = text[:MAX_CHARS] + "..." if len(text) > MAX_CHARS else text
         return text if exact else "%s(%s)" % (type_name, text)
     if exact == "float_type":
-        value = struct.unpack("<d", r.bytes(address + extra["float_value"],
+        value = struct.unpack("<d", r.bytes(address + lay["float_fval_off"],
                                             8))[0]
         return _float_repr(value)
     if exact == "bytes_type" or (flags & _F_BYTES and not exact):
         size = r.i64(address + lay["ob_size_off"])
-        raw = r.bytes(address + extra["bytes_data"], min(max(size, 0),
-                                                         MAX_CHARS))
+        raw = r.bytes(address + lay["bytes_sval_off"],
+                      min(max(size, 0), MAX_CHARS))
         out = _truncate(repr(raw), size)
         return out if exact else "%s(%s)" % (type_name, out)
     if exact in ("list_type", "tuple_type", "bytearray_type") or \
@@ -159,28 +140,28 @@ def _repr(r, lay, extra, address, type_addr, type_name):
                                 r.i64(address + lay["dict_ma_used_off"]))
     if exact in ("set_type", "frozenset_type"):
         return "<%s len=%d>" % (type_name,
-                                r.i64(address + extra["set_used"]))
-    if exact == "type_type" or flags & (1 << 31):
+                                r.i64(address + lay["set_used_off"]))
+    if exact == "type_type" or flags & _F_TYPE:
         name = r.c_string(r.u64(address + lay["tp_name_off"]))
         return "<class '%s'>" % name
-    if exact == "module_type" and extra["module_name"] is not None:
-        name_obj = r.u64(address + extra["module_name"])
+    if exact == "module_type":
+        name_obj = r.u64(address + lay["module_name_off"])
         got = str_value(r, lay, name_obj) if name_obj else None
         if got:
             return "<module %s>" % _truncate(repr(got[0]), got[1])
-    if type_addr == extra["function_type"] and \
-            extra["func_qualname"] is not None:
-        qual = r.u64(address + extra["func_qualname"])
+    if type_addr == lay["lb_function_type"]:
+        qual = r.u64(address + lay["lb_func_qualname_off"])
         got = str_value(r, lay, qual) if qual else None
         if got:
             return "<function %s at %#x>" % (got[0], address)
     return "<%s object at %#x>" % (type_name, address)
 
 
-def short_repr(target, lay, address, type_addr, type_name):
+def short_repr(lay, address, type_addr, type_name):
     """A repr of at most ~70 characters; never raises."""
     try:
-        return _repr(_Reader(), lay, _extra(target), address, type_addr,
-                     type_name)
-    except (gdb.error, struct.error, ValueError, KeyError, OverflowError):
+        return _repr(_Reader(), lay, address, type_addr, type_name)
+    # Not KeyError: a layout field missing here is a plugin bug to report,
+    # not an unreadable object.
+    except (gdb.error, struct.error, ValueError, OverflowError):
         return "<%s object at %#x (unreadable)>" % (type_name, address)

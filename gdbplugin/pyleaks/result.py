@@ -4,6 +4,9 @@ Three reads at most: the header, the whole rows array, the whole strings
 block.  Everything is checked for sanity before use, since it comes from
 another process's memory."""
 
+from dataclasses import dataclass
+from typing import List, Optional, Tuple
+
 import gdb
 
 from . import abi
@@ -17,8 +20,8 @@ class Result:
     def __init__(self, fields):
         self.__dict__.update(fields)
         self.rows = []
-        self.info = None        # issue-3 kinds: struct pyl_target_info
-        self.aux = []           # issue-3 kinds: struct pyl_chain_row
+        self.info = None        # struct pyl_target_info, when the kind has one
+        self.aux = []           # struct pyl_chain_row, when the kind has them
 
     @property
     def ok(self):
@@ -87,7 +90,7 @@ def read(address, expect_kind=None):
     return result
 
 
-# --- issue 3: roots, chains, referents, referrers ---------------------------
+# --- rows of each kind, the summary, the chains ------------------------------
 
 _ROW_FORMATS = {
     abi.RESULT_CENSUS: (abi.CENSUS_ROW_STRUCT, abi.CENSUS_ROW_FIELDS),
@@ -109,8 +112,8 @@ def _add_strings(row, strings):
 
 def _read_extras(result, strings):
     """The summary (struct pyl_target_info) and the second row array
-    (struct pyl_chain_row) of the issue-3 kinds, as result.info (dict or
-    None) and result.aux (list of dicts)."""
+    (struct pyl_chain_row) of the kinds that have them, as result.info
+    (dict or None) and result.aux (list of dicts)."""
     result.info = None
     result.aux = []
     info_struct = abi.TARGET_INFO_STRUCT
@@ -137,88 +140,92 @@ def _read_extras(result, strings):
         result.aux.append(row)
 
 
-class Hop:
+@dataclass
+class Referenced:
+    """An object as a row of the helper gives it, with `label` saying how
+    another object refers to it.  type_addr is the object's type pointer,
+    which the reprs need: carried so that nothing reads it again."""
+
+    address: int
+    type: str
+    type_addr: int
+    label: str
+    size: int
+
+
+@dataclass
+class Hop(Referenced):
     """One object of a chain; `label` says how the previous hop refers to
     it ("" for the root object, hop 0)."""
 
-    def __init__(self, address, type, label, size):
-        self.address = address
-        self.type = type
-        self.label = label
-        self.size = size
 
-
+@dataclass
 class Chain:
     """hops[0] is the object the root holds, the last hop the target."""
 
-    def __init__(self, root_kind, root_desc, hops):
-        self.root_kind = root_kind      # "module"|"frame"|"interpreter"|"c"
-        self.root_desc = root_desc
-        self.hops = hops
+    root_kind: str                  # "module"|"frame"|"interpreter"|"c"
+    root_desc: str
+    hops: List[Hop]
 
 
+@dataclass
 class Unreachable:
     """Why no root reaches the target."""
 
-    def __init__(self, cycle_group, garbage, gc_enabled, unexplained,
-                 explanation):
-        self.cycle_group = cycle_group
-        self.garbage = garbage
-        self.gc_enabled = gc_enabled    # True, False, or None when unknown
-        self.unexplained = unexplained
-        self.explanation = explanation
+    cycle_group: int
+    garbage: int
+    gc_enabled: Optional[bool]      # None when unknown
+    unexplained: int
+    explanation: str
 
 
+@dataclass
 class ChainResult:
-    def __init__(self, target, target_type, chains, unreachable, picked,
-                 elapsed_s, reused):
-        self.target = target
-        self.target_type = target_type
-        self.chains = chains
-        self.unreachable = unreachable
-        self.picked = picked            # None or (address, why)
-        self.elapsed_s = elapsed_s
-        self.reused = reused
+    target: int
+    target_type: str
+    target_type_addr: int
+    chains: List[Chain]
+    unreachable: Optional[Unreachable]
+    picked: Optional[Tuple[int, str]]   # (address, why)
+    elapsed_s: float
+    reused: bool
 
 
-class Ref:
-    """A referent: `label` says how the object asked about refers to it."""
-
-    def __init__(self, address, type, label, size):
-        self.address = address
-        self.type = type
-        self.label = label
-        self.size = size
+@dataclass
+class Ref(Referenced):
+    """A referent: `label` says how the object asked about refers to
+    it."""
 
 
-class BackRef:
+@dataclass
+class BackRef(Referenced):
     """A referrer at `depth` (1..N) that refers to `via` as `label`.  A
     root that holds `via` directly has root_kind/root_desc set (and
     address 0: a frame local or interpreter slot is not an object)."""
 
-    def __init__(self, address, type, label, size, depth, via, root_kind,
-                 root_desc):
-        self.address = address
-        self.type = type
-        self.label = label
-        self.size = size
-        self.depth = depth
-        self.via = via
-        self.root_kind = root_kind
-        self.root_desc = root_desc
+    depth: int
+    via: int
+    root_kind: Optional[str]
+    root_desc: Optional[str]
 
 
+@dataclass
 class RefsResult:
-    def __init__(self, address, type, items, elapsed_s, n_total):
-        self.address = address
-        self.type = type
-        self.items = items
-        self.elapsed_s = elapsed_s
-        self.n_total = n_total          # items before --max truncation
+    address: int
+    type: str
+    type_addr: int
+    items: List[Referenced]
+    elapsed_s: float
+    n_total: int                    # items before --max truncation
 
 
 def root_kind_name(kind):
     return abi.ROOT_KINDS.get(kind, "c")
+
+
+def _hop(row):
+    return Hop(row["address"], row["name"], row["type_addr"], row["label"],
+               row["size"])
 
 
 def chain_result(res):
@@ -227,10 +234,9 @@ def chain_result(res):
     chains = []
     for aux in res.aux:
         first, n = aux["first_hop"], aux["n_hops"]
-        hops = [Hop(row["address"], row["name"], row["label"], row["size"])
-                for row in res.rows[first:first + n]]
         chains.append(Chain(root_kind_name(aux["root_kind"]),
-                            aux["root_desc"], hops))
+                            aux["root_desc"],
+                            [_hop(row) for row in res.rows[first:first + n]]))
     unreachable = None
     if not info.get("reachable"):
         enabled = info.get("gc_enabled", 2)
@@ -241,25 +247,31 @@ def chain_result(res):
     picked = None
     if info.get("picked"):
         picked = (info["address"], info["picked_why"])
-    return ChainResult(info.get("address", 0), info.get("name", "?"), chains,
-                       unreachable, picked, res.call_ns / 1e9,
-                       bool(info.get("rev_reused")))
+    return ChainResult(info.get("address", 0), info.get("name", "?"),
+                       info.get("type_addr", 0), chains, unreachable, picked,
+                       res.call_ns / 1e9, bool(info.get("rev_reused")))
+
+
+def _ref(row):
+    return Ref(row["address"], row["name"], row["type_addr"], row["label"],
+               row["size"])
+
+
+def _backref(row):
+    kind = row["root_kind"]
+    is_object = bool(row["address"])
+    return BackRef(row["address"], row["name"] if is_object else "",
+                   row["type_addr"] if is_object else 0, row["label"],
+                   row["size"], row["depth"], row["via"],
+                   root_kind_name(kind) if kind else None,
+                   row["root_desc"] if kind else None)
 
 
 def refs_result(res, backward):
     """A RefsResult from a Result of kind RESULT_REFS or RESULT_BACKREFS."""
     info = res.info or {}
-    items = []
-    for row in res.rows:
-        if not backward:
-            items.append(Ref(row["address"], row["name"], row["label"],
-                             row["size"]))
-            continue
-        kind = row["root_kind"]
-        items.append(BackRef(
-            row["address"], row["name"] if row["address"] else "",
-            row["label"], row["size"], row["depth"], row["via"],
-            root_kind_name(kind) if kind else None,
-            row["root_desc"] if kind else None))
-    return RefsResult(info.get("address", 0), info.get("name", "?"), items,
-                      res.call_ns / 1e9, res.n_rows_total)
+    item = _backref if backward else _ref
+    return RefsResult(info.get("address", 0), info.get("name", "?"),
+                      info.get("type_addr", 0),
+                      [item(row) for row in res.rows], res.call_ns / 1e9,
+                      res.n_rows_total)

@@ -29,16 +29,14 @@ add_common_options(parser, "the referrers")
 
 
 def _root(item):
-    kind = getattr(item, "root_kind", None)
-    return None if not kind else {"kind": kind,
-                                  "description": item.root_desc}
+    return None if not item.root_kind else {"kind": item.root_kind,
+                                            "description": item.root_desc}
 
 
 def _repr(ctx, item):
     if not item.address:
         return None                 # a root that is not an object
-    return fmt.object_repr(ctx, item.address, item.type,
-                           getattr(item, "type_addr", None))
+    return fmt.object_repr(ctx, item.address, item.type, item.type_addr)
 
 
 def _item_json(item, repr_text):
@@ -98,7 +96,8 @@ def _graph(ctx, res, reprs):
     graph = dot.Graph("py-backrefs %s (%s)" % (fmt.address(res.address),
                                               res.type))
     graph.object_node(res.address, res.type,
-                      fmt.object_repr(ctx, res.address, res.type), "target")
+                      fmt.object_repr(ctx, res.address, res.type,
+                                      res.type_addr), "target")
     for item, repr_text in zip(res.items, reprs):
         via = "o%x" % item.via
         root = _root(item)

@@ -42,8 +42,7 @@ def _root_json(chain):
 def _hops_json(ctx, chain):
     return [{"address": fmt.address(h.address), "type": h.type,
              "label": h.label,
-             "repr": fmt.object_repr(ctx, h.address, h.type,
-                                     getattr(h, "type_addr", None))}
+             "repr": fmt.object_repr(ctx, h.address, h.type, h.type_addr)}
             for h in chain.hops]
 
 
@@ -80,7 +79,7 @@ def _chain_lines(ctx, chain):
     rows = []
     for i, hop in enumerate(chain.hops):
         repr_text = fmt.object_repr(ctx, hop.address, hop.type,
-                                    getattr(hop, "type_addr", None))
+                                    hop.type_addr)
         label = chain.root_desc if i == 0 else hop.label
         rows.append([label, hop.type, fmt.address(hop.address), repr_text])
     # A root description too long for the label column (frame roots) gets
@@ -137,7 +136,7 @@ def _hops(chain):
 
 def _timing(res):
     return "%.2f s%s" % (res.elapsed_s, ", reverse index reused"
-                         if getattr(res, "reused", False) else "")
+                         if res.reused else "")
 
 
 def _write_text(ctx, res, all_roots, max_chains):
@@ -176,7 +175,8 @@ def _graph(ctx, res):
     graph = dot.Graph("py-chain %s (%s)" % (fmt.address(res.target),
                                            res.target_type))
     graph.object_node(res.target, res.target_type,
-                      fmt.object_repr(ctx, res.target, res.target_type),
+                      fmt.object_repr(ctx, res.target, res.target_type,
+                                      res.target_type_addr),
                       "target")
     for chain in res.chains:
         prev = graph.root_node(chain.root_desc)
@@ -184,7 +184,7 @@ def _graph(ctx, res):
             key = graph.object_node(
                 hop.address, hop.type,
                 fmt.object_repr(ctx, hop.address, hop.type,
-                                getattr(hop, "type_addr", None)))
+                                hop.type_addr))
             graph.edge(prev, key, hop.label)
             prev = key
     if res.unreachable is not None:

@@ -1,6 +1,6 @@
 """py-objects: the live objects of one type, with short safe reprs."""
 
-from .. import api, fmt, reprs
+from .. import api, fmt
 from . import ArgumentParser, add_common_options, add_max_option, command
 
 parser = ArgumentParser(
@@ -26,8 +26,8 @@ def py_objects(args):
     fmt.write_notes(ctx.notes, args.json)
     name = res.rows[0]["name"] if res.rows else args.type
     objs = [{"address": "%#x" % row["address"],
-             "repr": reprs.short_repr(ctx.target, ctx.layout, row["address"],
-                                      row["type_addr"], row["name"])}
+             "repr": fmt.object_repr(ctx, row["address"], row["name"],
+                                     row["type_addr"])}
             for row in res.rows]
     if args.json:
         fmt.write_json({"type": name, "count": res.n_rows_total,

@@ -24,15 +24,15 @@ add_common_options(parser, "the references")
 
 
 def _repr(ctx, item):
-    return fmt.object_repr(ctx, item.address, item.type,
-                           getattr(item, "type_addr", None))
+    return fmt.object_repr(ctx, item.address, item.type, item.type_addr)
 
 
 def _graph(ctx, res, reprs):
     graph = dot.Graph("py-refs %s (%s)" % (fmt.address(res.address),
                                           res.type))
     focus = graph.object_node(res.address, res.type,
-                              fmt.object_repr(ctx, res.address, res.type),
+                              fmt.object_repr(ctx, res.address, res.type,
+                                              res.type_addr),
                               "target")
     for item, repr_text in zip(res.items, reprs):
         graph.edge(focus, graph.object_node(item.address, item.type,
