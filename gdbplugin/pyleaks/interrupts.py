@@ -11,11 +11,12 @@ so that whatever gdb does next (or its death) cannot touch the target.
 (They are not raised again for gdb: its quit from inside Python crashes
 gdb 13.)
 
-The `pyleaks` wrapper goes further: its gdb notes these signals for the
+The `pyleaks` wrapper goes further: its gdb blocks these signals for the
 whole session, from before the attach (pyleaks.gdb, when
-PYLEAKS_SESSION_SIGNALS is set), so that gdb never quits half-way through
-an attach (which leaves the target stopped) nor passes a Ctrl-C on to the
-target; every command then sees the signal, and the wrapper runs no
+PYLEAKS_SESSION_SIGNALS is set), and pyleaks collects them whenever it
+looks (each heartbeat, each command): gdb never quits half-way through an
+attach (which can leave the target stopped) nor passes a Ctrl-C on to the
+target, whatever handler it installs meanwhile.  The wrapper then runs no
 further command but the final unload and detach."""
 
 import ctypes
@@ -49,8 +50,18 @@ def _note(sig, frame):
     received.append(sig)
 
 
+def _collect():
+    """Session mode: take the blocked signals that are waiting."""
+    waiting = signal.sigpending() & set(CAUGHT)
+    for sig in sorted(waiting):
+        if signal.sigtimedwait([sig], 0) is not None:
+            received.append(int(sig))
+
+
 def pending():
     """The first signal received since the last clear(), or None."""
+    if SESSION:
+        _collect()
     return received[0] if received else None
 
 
@@ -89,4 +100,5 @@ class catching:
 def wants_out():
     """The signal that asked gdb to go away (SIGTERM, SIGHUP, SIGQUIT), if
     one came: pyleaks then gives the target back entirely."""
+    pending()
     return next((s for s in received if s in GO_AWAY), None)
