@@ -11,6 +11,7 @@ pyl_engine_sources = \
 	helper/pyobj/decode.c helper/pyobj/decode.h \
 	helper/query/engine.c helper/query/engine.h \
 	helper/pyobj/facts.c helper/pyobj/facts.h helper/pyobj/facts_attrs.c helper/pyobj/facts_frames.c \
+	helper/pyobj/facts_sink.c helper/pyobj/attrs.h \
 	helper/roots/frames.c helper/roots/frames.h \
 	helper/pyobj/keyrepr.c helper/pyobj/keyrepr.h \
 	helper/include/pyleaks_abi.h helper/include/pyleaks_ctl.h \
@@ -30,7 +31,7 @@ pyl_engine_sources = \
 	helper/pyobj/referents.h helper/pyobj/referents_live.c \
 	helper/graph/rev.c helper/graph/rev.h \
 	helper/roots/roots.c helper/roots/roots.h helper/roots/roots_build.h \
-	helper/roots/roots_residue.c helper/roots/roots_state.c \
+	helper/roots/roots_residue.c helper/roots/roots_rows.c helper/roots/roots_state.c \
 	helper/roots/roots_types.c helper/roots/threadnames.c \
 	helper/pyobj/sizes.c helper/pyobj/sizes.h \
 	helper/common/sort.c helper/common/sort.h \

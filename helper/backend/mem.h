@@ -19,6 +19,10 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+enum {
+  PYL_PTR = 8, /* bytes of a target pointer (64-bit targets only) */
+};
+
 #if defined(PYL_BACKEND_LIVE)
 
 #include "maps.h"

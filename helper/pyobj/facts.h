@@ -18,7 +18,6 @@
 #include <stdint.h>
 
 enum {
-  PYL_PTR = 8,
   PYL_MAX_BASES = 64,    /* tp_base chains we follow */
   PYL_FIELD_SLOTS = 256, /* field slots remembered against duplicates */
 };

@@ -2,6 +2,10 @@
  * values (named by the class's shared keys), __slots__ and members. */
 #include "facts.h"
 
+#include "attrs.h"
+#include "pydict.h"
+#include "pystr.h"
+
 enum {
   PYL_T_OBJECT = 6, /* PyMemberDef types that hold a reference */
   PYL_T_OBJECT_EX = 16,
@@ -128,4 +132,32 @@ void pyl_facts_members(struct facts *f, uint64_t obj, uint64_t type) {
     }
     type = pyl_peek(c, type + L->tp_base_off);
   }
+}
+
+static bool str_is(struct pyl_view *c, uint64_t str, const char *want) {
+  char buf[64]; /* longer names are not asked for */
+  if (!pyl_is_str(c, str) || !pyl_str_utf8(c, str, buf, sizeof(buf))) {
+    return false;
+  }
+  return pyl_streq(buf, want);
+}
+
+uint64_t pyl_attr_lookup(struct pyl_view *c, uint64_t obj, const char *name) {
+  size_t top = c->scratch.used;
+  uint64_t value = 0;
+  struct facts f;
+  pyl_facts_begin(&f, c, 0);
+  pyl_facts_attributes(&f, obj, pyl_peek_type(c, obj));
+  for (uint32_t i = 0; i < f.n && value == 0; i++) {
+    const struct fact *x = &f.v[i];
+    uint32_t kind = x->kind & ~PYL_USED;
+    if (kind == F_ATTR_STR && str_is(c, x->arg, name)) {
+      value = x->addr;
+    } else if (kind == F_TEXT && x->text != NULL &&
+               pyl_streq(x->text, ".__dict__")) {
+      value = pyl_dict_get_str(c, x->addr, name);
+    }
+  }
+  c->scratch.used = top;
+  return value;
 }

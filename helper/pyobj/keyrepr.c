@@ -8,7 +8,6 @@ enum {
   PYL_KEY_CHARS = 48,  /* of a str key before "..." */
   PYL_NAME_SIZE = 256, /* longest name shown (labels and roots) */
   PYL_MAX_TUPLE_REPR = 4,
-  PYL_PTR = 8,
 };
 
 void pyl_put_name(struct pyl_view *c, uint64_t addr, struct pyl_sbuf *b) {

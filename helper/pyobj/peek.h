@@ -13,9 +13,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* The one reader of a target word with a fallback: every layer above
+ * reads pointers and sizes through it. */
 static inline uint64_t pyl_peek(struct pyl_view *c, uint64_t addr) {
   uint64_t v = 0;
-  return addr % sizeof(v) == 0 && pyl_read_u64(&c->mem, addr, &v) ? v : 0;
+  return addr % PYL_PTR == 0 && pyl_read_u64(&c->mem, addr, &v) ? v : 0;
 }
 
 static inline int64_t pyl_peek_i64(struct pyl_view *c, uint64_t addr) {

@@ -11,7 +11,6 @@ enum {
   PYL_DICT_KIND_GENERAL = 0,
   PYL_DICT_KIND_SPLIT = 2,
   PYL_DICT_VALUES_HDR_313 = 8, /* capacity, size, embedded, valid, pad */
-  PYL_PTR = 8,
 };
 
 struct keys {

@@ -6,7 +6,6 @@
 #include "pystr.h"
 
 enum {
-  PYL_PTR = 8,
   PYL_INT_TAG_SHIFT = 3, /* 3.12+: lv_tag = ndigits << 3 | sign bits */
 };
 

@@ -4,7 +4,6 @@
 #include "view.h"
 
 enum {
-  PYL_PTR = 8,
   /* Sizes beyond these cannot be allocated: they only bound the
    * arithmetic (and catch garbage early). */
   PYL_MAX_ITEMS_LOG2 = 40,

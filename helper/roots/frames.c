@@ -2,6 +2,7 @@
 #include "frames.h"
 
 #include "heap.h"
+#include "peek.h"
 #include "keyrepr.h"
 #include "linetable.h"
 #include "pystr.h"
@@ -15,7 +16,6 @@ enum {
   PYL_FAST_CELL = 0x40,        /* co_localspluskinds bits, 3.11+ */
   PYL_FAST_FREE = 0x80,
   PYL_CODEUNIT = 2, /* sizeof(_Py_CODEUNIT) */
-  PYL_PTR = 8,
   PYL_FILE_BUF = 512,
 };
 
@@ -38,11 +38,6 @@ static bool iframes(const struct pyl_layout *L) {
 
 /* --- small readers -------------------------------------------------------- */
 
-static uint64_t rd64(struct pyl_view *c, uint64_t addr) {
-  uint64_t v = 0;
-  return pyl_read_u64(&c->mem, addr, &v) ? v : 0;
-}
-
 static int32_t rd32(struct pyl_view *c, uint64_t addr) {
   uint32_t v = 0;
   return pyl_read_u32(&c->mem, addr, &v) ? (int32_t)v : -1;
@@ -50,7 +45,7 @@ static int32_t rd32(struct pyl_view *c, uint64_t addr) {
 
 static bool has_type(struct pyl_view *c, uint64_t obj, uint64_t type) {
   return obj != 0 && obj % PYL_PTR == 0 && type != 0 &&
-         rd64(c, obj + c->L->ob_type_off) == type;
+         pyl_peek(c, obj + c->L->ob_type_off) == type;
 }
 
 /* Length of a tuple (or bytes) from ob_size; 0 when unreadable. */
@@ -64,7 +59,7 @@ static uint32_t var_size(struct pyl_view *c, uint64_t obj) {
 }
 
 static uint64_t tuple_item(struct pyl_view *c, uint64_t tuple, uint32_t i) {
-  return rd64(c, tuple + c->L->tuple_ob_item_off + (uint64_t)i * PYL_PTR);
+  return pyl_peek(c, tuple + c->L->tuple_ob_item_off + (uint64_t)i * PYL_PTR);
 }
 
 /* --- threads -------------------------------------------------------------- */
@@ -72,16 +67,16 @@ static uint64_t tuple_item(struct pyl_view *c, uint64_t tuple, uint32_t i) {
 static void read_thread(struct pyl_view *c, uint64_t ts, struct pyl_thread *t) {
   const struct pyl_layout *L = c->L;
   t->tstate = ts;
-  t->ident = rd64(c, ts + L->tstate_thread_id_off);
+  t->ident = pyl_peek(c, ts + L->tstate_thread_id_off);
   t->tid = L->tstate_native_tid_off != 0
-               ? rd64(c, ts + L->tstate_native_tid_off)
+               ? pyl_peek(c, ts + L->tstate_native_tid_off)
                : 0;
 }
 
 uint32_t pyl_threads(struct pyl_view *c, uint64_t interp,
                      struct pyl_thread *out, uint32_t max, bool *more) {
   const struct pyl_layout *L = c->L;
-  uint64_t ts = rd64(c, interp + L->interp_threads_offset);
+  uint64_t ts = pyl_peek(c, interp + L->interp_threads_offset);
   uint32_t n = 0;
   *more = false;
   while (ts != 0) {
@@ -93,7 +88,7 @@ uint32_t pyl_threads(struct pyl_view *c, uint64_t interp,
     read_thread(c, ts, &out[n]);
     pyl_thread_lookup_name(c, interp, &out[n]);
     n++;
-    ts = rd64(c, ts + L->tstate_next_off);
+    ts = pyl_peek(c, ts + L->tstate_next_off);
   }
   /* The list is newest first: reverse it, then move the main thread to
    * the front. */
@@ -102,7 +97,7 @@ uint32_t pyl_threads(struct pyl_view *c, uint64_t interp,
     out[i] = out[n - 1 - i];
     out[n - 1 - i] = tmp;
   }
-  uint64_t main_ident = rd64(c, L->rt_main_thread_addr);
+  uint64_t main_ident = pyl_peek(c, L->rt_main_thread_addr);
   for (uint32_t i = 1; i < n; i++) {
     if (out[i].ident == main_ident) {
       struct pyl_thread main = out[i];
@@ -149,11 +144,11 @@ static bool read_code(struct pyl_view *c, uint64_t addr, struct code *co) {
   co->firstlineno = rd32(c, addr + L->code_firstlineno_off);
   if (iframes(L)) {
     int32_t n = rd32(c, addr + L->code_nlocalsplus_off);
-    co->names[0] = rd64(c, addr + L->code_localsplusnames_off);
-    co->kinds = rd64(c, addr + L->code_localspluskinds_off);
+    co->names[0] = pyl_peek(c, addr + L->code_localsplusnames_off);
+    co->kinds = pyl_peek(c, addr + L->code_localspluskinds_off);
     co->count[0] = n < 0 ? 0 : (uint32_t)n;
     co->nslots = co->count[0];
-    co->linetable = rd64(c, addr + L->code_linetable_off);
+    co->linetable = pyl_peek(c, addr + L->code_linetable_off);
     if (var_size(c, co->names[0]) < co->nslots ||
         var_size(c, co->kinds) < co->nslots) {
       return false;
@@ -161,16 +156,16 @@ static bool read_code(struct pyl_view *c, uint64_t addr, struct code *co) {
     co->kinds += L->bytes_sval_off;
   } else {
     int32_t n = rd32(c, addr + L->code_nlocals_off);
-    co->names[0] = rd64(c, addr + L->code_varnames_off);
-    co->names[1] = rd64(c, addr + L->code_cellvars_off);
-    co->names[2] = rd64(c, addr + L->code_freevars_off);
+    co->names[0] = pyl_peek(c, addr + L->code_varnames_off);
+    co->names[1] = pyl_peek(c, addr + L->code_cellvars_off);
+    co->names[2] = pyl_peek(c, addr + L->code_freevars_off);
     co->count[0] = n < 0 ? 0 : (uint32_t)n;
     co->count[1] = var_size(c, co->names[1]);
     co->count[2] = var_size(c, co->names[2]);
     co->nslots = co->count[0] + co->count[1] + co->count[2];
     co->linetable =
-        rd64(c, addr + (L->code_lnotab_off != 0 ? L->code_lnotab_off
-                                                : L->code_linetable_off));
+        pyl_peek(c, addr + (L->code_lnotab_off != 0 ? L->code_lnotab_off
+                                                    : L->code_linetable_off));
     if (var_size(c, co->names[0]) < co->count[0]) {
       return false;
     }
@@ -234,14 +229,14 @@ void pyl_code_where(struct pyl_view *c, uint64_t code, int64_t line,
   char file[PYL_FILE_BUF];
   uint64_t name_off =
       L->code_qualname_off != 0 ? L->code_qualname_off : L->code_name_off;
-  str_into(c, rd64(c, code + L->code_filename_off), file, sizeof(file));
+  str_into(c, pyl_peek(c, code + L->code_filename_off), file, sizeof(file));
   const char *base = file;
   for (const char *p = file; *p != '\0'; p++) {
     if (*p == '/') {
       base = p + 1;
     }
   }
-  pyl_put_name(c, rd64(c, code + name_off), b);
+  pyl_put_name(c, pyl_peek(c, code + name_off), b);
   pyl_sbuf_str(b, "() ");
   pyl_sbuf_str(b, base);
   if (line >= 0) {
@@ -290,7 +285,7 @@ static void variables(struct walk *w, const struct code *co, uint64_t base,
     uint64_t name = slot_name(c, co, i);
     if (slot_is_cell(c, co, i) && has_type(c, v, c->L->cell_type)) {
       emit(w, v, name, PYL_SLOT_CELL_OBJ, counted, true);
-      emit(w, rd64(c, v + c->L->cell_ref_off), name, PYL_SLOT_CELL, false,
+      emit(w, pyl_peek(c, v + c->L->cell_ref_off), name, PYL_SLOT_CELL, false,
            true);
     } else {
       emit(w, v, name, PYL_SLOT_LOCAL, counted, true);
@@ -428,10 +423,10 @@ static void iframe_slots(struct walk *w, const void *p, const struct code *co,
 static uint64_t first_iframe(struct pyl_view *c, uint64_t tstate) {
   const struct pyl_layout *L = c->L;
   if (L->tstate_cframe_off != 0) {
-    uint64_t cframe = rd64(c, tstate + L->tstate_cframe_off);
-    return cframe != 0 ? rd64(c, cframe + L->cframe_current_frame_off) : 0;
+    uint64_t cframe = pyl_peek(c, tstate + L->tstate_cframe_off);
+    return cframe != 0 ? pyl_peek(c, cframe + L->cframe_current_frame_off) : 0;
   }
-  return rd64(c, tstate + L->tstate_frame_off);
+  return pyl_peek(c, tstate + L->tstate_frame_off);
 }
 
 static bool walk_iframes(struct walk *w, uint64_t f) {
@@ -475,5 +470,5 @@ bool pyl_frames_walk(struct pyl_view *c, const struct pyl_objtab *tab,
   if (iframes(c->L)) {
     return walk_iframes(&w, first_iframe(c, t->tstate));
   }
-  return walk_pyframes(&w, rd64(c, t->tstate + c->L->tstate_frame_off));
+  return walk_pyframes(&w, pyl_peek(c, t->tstate + c->L->tstate_frame_off));
 }

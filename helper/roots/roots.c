@@ -27,8 +27,6 @@ static const size_t reserve_floor = (size_t)1 << 20;
 enum {
   PYL_MAX_INTERPRETERS = 64,
   PYL_MAX_THREADS = 1 << 14, /* per interpreter */
-  PYL_PAGE = 4096,
-  PYL_TYPE_NAME_MAX = 128,
   PYL_HIDDEN_INITIAL = 1 << 10,
 };
 
@@ -80,94 +78,6 @@ void pyl_roots_release(struct pyl_roots *r) {
   r->strings = NULL;
   r->explained = NULL;
   forget(r);
-}
-
-/* --- rows and strings ----------------------------------------------------- */
-
-void pyl_rb_nomem(struct pyl_build *b) {
-  if (b->status == PYL_OK) {
-    b->status = PYL_ENOMEM;
-    pyl_sbuf_str(b->msg, "out of helper memory for the roots");
-  }
-}
-
-uint64_t pyl_rb_read(struct pyl_build *b, uint64_t addr) {
-  uint64_t v = 0;
-  return addr % 8 == 0 && pyl_read_u64(&b->c->mem, addr, &v) ? v : 0;
-}
-
-uint32_t pyl_rb_string(struct pyl_build *b, const char *s) {
-  struct pyl_roots *r = b->r;
-  size_t len = pyl_strlen(s) + 1;
-  if (r->strings_len + len > UINT32_MAX ||
-      !pyl_arena_fit(&r->a_strings, r->strings_len + len, 1)) {
-    pyl_rb_nomem(b);
-    return UINT32_MAX;
-  }
-  uint32_t off = (uint32_t)r->strings_len;
-  __builtin_memcpy(r->strings + off, s, len);
-  r->strings_len += len;
-  return off;
-}
-
-void pyl_rb_add(struct pyl_build *b, uint32_t obj, unsigned kind, uint32_t desc,
-                uint32_t unexplained) {
-  struct pyl_roots *r = b->r;
-  if (desc == UINT32_MAX || b->status != PYL_OK) {
-    return;
-  }
-  if (!pyl_arena_fit(&r->a_rows, (uint64_t)r->n + 1, sizeof(struct pyl_root))) {
-    pyl_rb_nomem(b);
-    return;
-  }
-  r->rows[r->n++] = (struct pyl_root){
-      .obj = obj, .kind = kind, .desc = desc, .unexplained = unexplained};
-}
-
-void pyl_rb_root(struct pyl_build *b, uint64_t addr, unsigned kind,
-                 const char *desc, bool counted) {
-  uint32_t i = pyl_rb_find(b, addr);
-  if (i == PYL_NONE) {
-    return;
-  }
-  if (counted) {
-    b->r->explained[i]++;
-  }
-  pyl_rb_add(b, i, kind, pyl_rb_string(b, desc), 0);
-}
-
-void pyl_rb_interp_prefix(const struct pyl_build *b, struct pyl_sbuf *s) {
-  pyl_sbuf_str(s, "interpreter ");
-  if (b->interp_no != 0) {
-    pyl_sbuf_dec(s, b->interp_no + 1);
-    pyl_sbuf_str(s, " ");
-  }
-}
-
-void pyl_rb_type_name(struct pyl_build *b, uint64_t type, struct pyl_sbuf *s) {
-  uint64_t name = pyl_rb_read(b, type + b->c->L->tp_name_off);
-  char buf[PYL_TYPE_NAME_MAX];
-  size_t len = 0;
-  const char *p = NULL;
-  /* byte by byte, a page at a time: tp_name may end just before an
-   * unmapped page */
-  while (name != 0 && len + 1 < sizeof(buf)) {
-    uint64_t a = name + len;
-    if (len == 0 || a % PYL_PAGE == 0) {
-      p = pyl_mem_ptr(&b->c->mem, a, 1);
-      if (p == NULL) {
-        break;
-      }
-    } else {
-      p++;
-    }
-    if (*p == '\0') {
-      break;
-    }
-    buf[len++] = *p;
-  }
-  buf[len] = '\0';
-  pyl_sbuf_str(s, len != 0 ? buf : "?");
 }
 
 /* --- modules -------------------------------------------------------------- */
@@ -222,7 +132,7 @@ static void sort_rows(struct pyl_build *b, uint32_t n) {
 }
 
 static void modules(struct pyl_build *b) {
-  uint64_t dict = pyl_rb_read(b, b->interp + b->c->L->interp_modules_offset);
+  uint64_t dict = pyl_peek(b->c, b->interp + b->c->L->interp_modules_offset);
   if (dict != 0 && !pyl_dict_foreach(b->c, dict, module_root, b)) {
     b->r->incomplete = true;
   }
@@ -355,11 +265,11 @@ struct interp_threads {
 
 static uint32_t interpreters(struct pyl_build *b, struct interp_threads *out) {
   const struct pyl_layout *L = b->c->L;
-  uint64_t main = pyl_rb_read(b, L->rt_interp_main_addr);
+  uint64_t main = pyl_peek(b->c, L->rt_interp_main_addr);
   uint64_t list[PYL_MAX_INTERPRETERS];
   uint32_t n = 0;
-  for (uint64_t i = pyl_rb_read(b, L->rt_interp_head_addr); i != 0;
-       i = pyl_rb_read(b, i + L->interp_next_offset)) {
+  for (uint64_t i = pyl_peek(b->c, L->rt_interp_head_addr); i != 0;
+       i = pyl_peek(b->c, i + L->interp_next_offset)) {
     if (n == PYL_MAX_INTERPRETERS) {
       b->r->incomplete = true;
       break;

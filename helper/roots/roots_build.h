@@ -11,6 +11,8 @@
 #include "heap.h"
 #include "roots.h"
 
+#include "peek.h"
+
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -52,8 +54,6 @@ static inline void pyl_rb_count(struct pyl_build *b, uint64_t addr) {
     b->r->explained[i]++;
   }
 }
-
-uint64_t pyl_rb_read(struct pyl_build *b, uint64_t addr);
 
 void pyl_rb_nomem(struct pyl_build *b);
 

@@ -76,7 +76,7 @@ static void code_names(struct pyl_build *b, uint64_t code) {
                              L->code_localsplusnames_off};
   for (size_t k = 0; k < sizeof(fields) / sizeof(fields[0]); k++) {
     if (fields[k] != 0) {
-      pyl_rb_count(b, pyl_rb_read(b, code + fields[k]));
+      pyl_rb_count(b, pyl_peek(b->c, code + fields[k]));
     }
   }
 }
@@ -91,7 +91,7 @@ static bool hidden_container(struct pyl_build *b, uint64_t obj) {
     b->r->explained[i]++;
     return false;
   }
-  uint64_t type = obj != 0 ? pyl_rb_read(b, obj + L->ob_type_off) : 0;
+  uint64_t type = obj != 0 ? pyl_peek(b->c, obj + L->ob_type_off) : 0;
   if (type != L->tuple_type && type != L->code_type) {
     return false;
   }
@@ -119,7 +119,7 @@ void pyl_rb_code_refs(struct pyl_build *b, uint64_t code) {
   stack[n++] = code;
   for (uint32_t steps = 0; n > 0 && steps < MAX_STEPS; steps++) {
     uint64_t x = stack[--n];
-    uint64_t type = pyl_rb_read(b, x + L->ob_type_off);
+    uint64_t type = pyl_peek(b->c, x + L->ob_type_off);
     uint64_t items = x + L->tuple_ob_item_off;
     int64_t count = 0;
     if (type == L->code_type) {
@@ -131,7 +131,7 @@ void pyl_rb_code_refs(struct pyl_build *b, uint64_t code) {
       continue;
     }
     for (int64_t i = 0; i < count; i++) {
-      uint64_t item = pyl_rb_read(b, items + (uint64_t)i * 8);
+      uint64_t item = pyl_peek(b->c, items + (uint64_t)i * 8);
       if (hidden_container(b, item)) {
         if (n == STACK) {
           b->r->incomplete = true;
@@ -171,7 +171,7 @@ static void abc_data(struct pyl_build *b) {
                              L->abc_negative_cache_off};
   for (uint32_t i = 0; id != PYL_NONE && i < h->tab.n; i++) {
     for (size_t k = 0; h->tab.type[i] == id && k < 3; k++) {
-      pyl_rb_count(b, pyl_rb_read(b, h->tab.addr[i] + fields[k]));
+      pyl_rb_count(b, pyl_peek(b->c, h->tab.addr[i] + fields[k]));
     }
   }
 }

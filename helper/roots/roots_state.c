@@ -27,7 +27,7 @@ static void slot_roots(struct pyl_build *b, uint64_t base, const char *prefix,
     pyl_sbuf_init(&s, desc, sizeof(desc));
     pyl_sbuf_str(&s, prefix);
     pyl_sbuf_str(&s, slots[i].what);
-    pyl_rb_root(b, pyl_rb_read(b, base + slots[i].off), PYL_ROOT_INTERPRETER,
+    pyl_rb_root(b, pyl_peek(b->c, base + slots[i].off), PYL_ROOT_INTERPRETER,
                 desc, true);
   }
 }
@@ -80,7 +80,7 @@ static void interp_slots(struct pyl_build *b) {
       pyl_sbuf_init(&d, desc, sizeof(desc));
       pyl_sbuf_str(&d, prefix);
       pyl_sbuf_str(&d, gc[i].what);
-      pyl_rb_root(b, pyl_rb_read(b, gc[i].off), PYL_ROOT_INTERPRETER, desc,
+      pyl_rb_root(b, pyl_peek(b->c, gc[i].off), PYL_ROOT_INTERPRETER, desc,
                   true);
     }
   }
@@ -108,7 +108,7 @@ static void pointer_runs(struct pyl_build *b) {
     pyl_rb_interp_prefix(b, &d);
     pyl_sbuf_str(&d, runs[k].what);
     for (uint64_t i = 0; i < runs[k].n; i++) {
-      pyl_rb_root(b, pyl_rb_read(b, b->interp + runs[k].off + i * 8),
+      pyl_rb_root(b, pyl_peek(b->c, b->interp + runs[k].off + i * 8),
                   PYL_ROOT_INTERPRETER, desc, true);
     }
   }
@@ -123,7 +123,7 @@ static void atexit_roots(struct pyl_build *b) {
       L->interp_atexit_offset >= PYL_MAX_STATE_OFFSET) {
     return;
   }
-  uint64_t array = pyl_rb_read(b, b->interp + L->interp_atexit_offset);
+  uint64_t array = pyl_peek(b->c, b->interp + L->interp_atexit_offset);
   uint32_t n = 0;
   if (array == 0 ||
       !pyl_read_u32(&b->c->mem, b->interp + L->interp_atexit_n_offset, &n) ||
@@ -139,14 +139,14 @@ static void atexit_roots(struct pyl_build *b) {
                                     {L->atexit_cb_args_off, "args"},
                                     {L->atexit_cb_kwargs_off, "kwargs"}};
   for (uint32_t i = 0; i < n; i++) {
-    uint64_t cb = pyl_rb_read(b, array + (uint64_t)i * 8);
+    uint64_t cb = pyl_peek(b->c, array + (uint64_t)i * 8);
     for (size_t k = 0; cb != 0 && k < sizeof(parts) / sizeof(parts[0]); k++) {
       char desc[PYL_DESC_MAX];
       struct pyl_sbuf d;
       pyl_sbuf_init(&d, desc, sizeof(desc));
       pyl_sbuf_str(&d, prefix);
       pyl_sbuf_str(&d, parts[k].what);
-      pyl_rb_root(b, pyl_rb_read(b, cb + parts[k].off), PYL_ROOT_INTERPRETER,
+      pyl_rb_root(b, pyl_peek(b->c, cb + parts[k].off), PYL_ROOT_INTERPRETER,
                   desc, true);
     }
   }
@@ -177,7 +177,7 @@ static void module_copies(struct pyl_build *b) {
   }
   for (uint32_t i = 0; i < h->tab.n && n_defs <= c->types.rec[id].count; i++) {
     uint64_t def = h->tab.type[i] == id
-                       ? pyl_rb_read(b, h->tab.addr[i] + L->module_def_off)
+                       ? pyl_peek(b->c, h->tab.addr[i] + L->module_def_off)
                        : 0;
     bool seen = def == 0;
     for (uint64_t k = 0; k < n_defs && !seen; k++) {
@@ -191,9 +191,9 @@ static void module_copies(struct pyl_build *b) {
     struct pyl_sbuf s;
     pyl_sbuf_init(&s, desc, sizeof(desc));
     pyl_sbuf_str(&s, "interpreter saved __dict__ of extension module '");
-    pyl_put_name(c, pyl_rb_read(b, h->tab.addr[i] + L->module_name_off), &s);
+    pyl_put_name(c, pyl_peek(b->c, h->tab.addr[i] + L->module_name_off), &s);
     pyl_sbuf_str(&s, "'");
-    pyl_rb_root(b, pyl_rb_read(b, def + L->moduledef_copy_off),
+    pyl_rb_root(b, pyl_peek(b->c, def + L->moduledef_copy_off),
                 PYL_ROOT_INTERPRETER, desc, true);
   }
   pyl_arena_reset(&b->r->a_tmp);
@@ -205,7 +205,7 @@ static void c_globals(struct pyl_build *b) {
   enum { MAX_SIGNALS = 1024 };
   const struct pyl_layout *L = b->c->L;
   if (L->import_extensions_addr != 0) {
-    pyl_rb_root(b, pyl_rb_read(b, L->import_extensions_addr),
+    pyl_rb_root(b, pyl_peek(b->c, L->import_extensions_addr),
                 PYL_ROOT_INTERPRETER,
                 "interpreter single-phase extension definitions", true);
   }
@@ -220,7 +220,7 @@ static void c_globals(struct pyl_build *b) {
     pyl_sbuf_str(&s, "interpreter handler of signal ");
     pyl_sbuf_dec(&s, i);
     pyl_rb_root(b,
-                pyl_rb_read(b, L->signal_handlers_addr +
+                pyl_peek(b->c, L->signal_handlers_addr +
                                    i * L->signal_handler_size +
                                    L->signal_handler_func_off),
                 PYL_ROOT_INTERPRETER, desc, true);

@@ -39,8 +39,8 @@ static void set_add(struct types_walk *w, uint64_t addr) {
 
 static bool is_type(struct pyl_build *b, uint64_t addr) {
   const struct pyl_layout *L = b->c->L;
-  uint64_t meta = pyl_rb_read(b, addr + L->ob_type_off);
-  uint64_t flags = meta != 0 ? pyl_rb_read(b, meta + L->tp_flags_off) : 0;
+  uint64_t meta = pyl_peek(b->c, addr + L->ob_type_off);
+  uint64_t flags = meta != 0 ? pyl_peek(b->c, meta + L->tp_flags_off) : 0;
   return addr != 0 && (flags & PYL_TPF_TYPE_SUBCLASS) != 0 &&
          pyl_mem_ptr(&b->c->mem, addr, b->c->type_extent) != NULL;
 }
@@ -48,7 +48,7 @@ static bool is_type(struct pyl_build *b, uint64_t addr) {
 /* The per-interpreter state of a static builtin type (3.12+), or 0. */
 static uint64_t builtin_state(struct pyl_build *b, uint64_t type) {
   const struct pyl_layout *L = b->c->L;
-  uint64_t idx = pyl_rb_read(b, type + L->type_subclasses_off) - 1;
+  uint64_t idx = pyl_peek(b->c, type + L->type_subclasses_off) - 1;
   const uint64_t arrays[][2] = {
       {L->interp_static_types_offset, L->interp_static_types_n},
       {L->interp_ext_types_offset, L->interp_ext_types_n}};
@@ -57,7 +57,7 @@ static uint64_t builtin_state(struct pyl_build *b, uint64_t type) {
       continue;
     }
     uint64_t st = b->interp + arrays[k][0] + idx * L->static_state_size;
-    if (pyl_rb_read(b, st + L->static_state_type_off) == type) {
+    if (pyl_peek(b->c, st + L->static_state_type_off) == type) {
       return st;
     }
   }
@@ -81,7 +81,7 @@ static int add_subclass(uint64_t key, uint64_t value, void *arg) {
   struct types_walk *w = arg;
   struct pyl_build *b = w->b;
   /* values are weak references; a dead one points to None */
-  uint64_t sub = pyl_rb_read(b, value + b->c->L->weakref_object_off);
+  uint64_t sub = pyl_peek(b->c, value + b->c->L->weakref_object_off);
   if (sub % 8 == 0 && is_type(b, sub)) {
     set_add(w, sub);
   }
@@ -93,36 +93,36 @@ static int add_subclass(uint64_t key, uint64_t value, void *arg) {
 static void do_type(struct types_walk *w, uint64_t type) {
   struct pyl_build *b = w->b;
   const struct pyl_layout *L = b->c->L;
-  uint64_t flags = pyl_rb_read(b, type + L->tp_flags_off);
+  uint64_t flags = pyl_peek(b->c, type + L->tp_flags_off);
   uint64_t subclasses = 0;
   if (pyl_layout_minor(L) >= 12 && (flags & PYL_TPF_STATIC_BUILTIN) != 0) {
     /* tp_dict and tp_subclasses: counted per interpreter by
      * static_states() */
     uint64_t st = builtin_state(b, type);
     subclasses =
-        st != 0 ? pyl_rb_read(b, st + L->static_state_subclasses_off) : 0;
+        st != 0 ? pyl_peek(b->c, st + L->static_state_subclasses_off) : 0;
   } else {
-    subclasses = pyl_rb_read(b, type + L->type_subclasses_off);
+    subclasses = pyl_peek(b->c, type + L->type_subclasses_off);
     type_root(b, type, subclasses, "type '", "' __subclasses__() registry");
     if ((flags & PYL_TPF_HEAPTYPE) == 0) {
-      type_root(b, type, pyl_rb_read(b, type + L->tp_dict_off),
+      type_root(b, type, pyl_peek(b->c, type + L->tp_dict_off),
                 "type dict of '", "'");
     }
   }
   if ((flags & PYL_TPF_HEAPTYPE) != 0) {
     /* type_traverse skips __slots__ (a tuple of names) */
-    type_root(b, type, pyl_rb_read(b, type + L->ht_slots_off), "type '",
+    type_root(b, type, pyl_peek(b->c, type + L->ht_slots_off), "type '",
               "' __slots__");
   } else {
-    type_root(b, type, pyl_rb_read(b, type + L->type_mro_off), "type '",
+    type_root(b, type, pyl_peek(b->c, type + L->type_mro_off), "type '",
               "' __mro__");
-    type_root(b, type, pyl_rb_read(b, type + L->type_bases_off), "type '",
+    type_root(b, type, pyl_peek(b->c, type + L->type_bases_off), "type '",
               "' __bases__");
-    type_root(b, type, pyl_rb_read(b, type + L->type_cache_off), "type '",
+    type_root(b, type, pyl_peek(b->c, type + L->type_cache_off), "type '",
               "' tp_cache");
   }
   if (subclasses != 0 &&
-      pyl_rb_read(b, subclasses + L->ob_type_off) == L->dict_type &&
+      pyl_peek(b->c, subclasses + L->ob_type_off) == L->dict_type &&
       !pyl_dict_foreach(b->c, subclasses, add_subclass, w)) {
     b->r->incomplete = true;
   }
@@ -169,13 +169,13 @@ static void static_states(struct pyl_build *b) {
     uint64_t n = arrays[k][0] != 0 ? arrays[k][1] : 0;
     for (uint64_t i = 0; i < n && i < PYL_MAX_STATE_INDEX; i++) {
       uint64_t st = b->interp + arrays[k][0] + i * L->static_state_size;
-      uint64_t type = pyl_rb_read(b, st + L->static_state_type_off);
+      uint64_t type = pyl_peek(b->c, st + L->static_state_type_off);
       if (type == 0) {
         continue;
       }
-      type_root(b, type, pyl_rb_read(b, st + L->static_state_dict_off),
+      type_root(b, type, pyl_peek(b->c, st + L->static_state_dict_off),
                 "type dict of '", "'");
-      type_root(b, type, pyl_rb_read(b, st + L->static_state_subclasses_off),
+      type_root(b, type, pyl_peek(b->c, st + L->static_state_subclasses_off),
                 "type '", "' __subclasses__() registry");
     }
   }

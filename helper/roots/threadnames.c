@@ -1,6 +1,6 @@
 /* threadnames.c — a thread's name as the threading module knows it. */
 #include "heap.h"
-#include "facts.h"
+#include "attrs.h"
 #include "frames.h"
 #include "keyrepr.h"
 #include "peek.h"
@@ -26,44 +26,6 @@ static int match_ident(uint64_t key, uint64_t value, void *arg) {
   return 0;
 }
 
-static bool is_name(struct pyl_view *c, uint64_t str, const char *want) {
-  char buf[16];
-  if (!pyl_is_str(c, str) || !pyl_str_utf8(c, str, buf, sizeof(buf))) {
-    return false;
-  }
-  for (size_t i = 0;; i++) {
-    if (buf[i] != want[i]) {
-      return false;
-    }
-    if (buf[i] == '\0') {
-      return true;
-    }
-  }
-}
-
-/* Thread._name, wherever this version keeps instance attributes: the
- * attribute decoders of the labels give (name, value) or the __dict__. */
-static uint64_t thread_name_str(struct pyl_view *c, uint64_t thread) {
-  struct facts f;
-  pyl_facts_begin(&f, c, 0);
-  pyl_facts_attributes(&f, thread, pyl_peek_type(c, thread));
-  for (uint32_t i = 0; i < f.n; i++) {
-    const struct fact *x = &f.v[i];
-    uint32_t kind = x->kind & ~PYL_USED;
-    if (kind == F_ATTR_STR && is_name(c, x->arg, "_name")) {
-      return x->addr;
-    }
-    if (kind == F_TEXT && x->text != NULL && x->text[0] == '.' &&
-        x->text[1] == '_' && x->text[2] == '_' && x->text[3] == 'd') {
-      uint64_t name = pyl_dict_get_str(c, x->addr, "_name");
-      if (name != 0) {
-        return name;
-      }
-    }
-  }
-  return 0;
-}
-
 void pyl_thread_lookup_name(struct pyl_view *c, uint64_t interp,
                             struct pyl_thread *t) {
   const struct pyl_layout *L = c->L;
@@ -82,7 +44,7 @@ void pyl_thread_lookup_name(struct pyl_view *c, uint64_t interp,
   }
   struct by_ident b = {.c = c, .ident = t->ident};
   pyl_dict_foreach(c, active, match_ident, &b);
-  uint64_t name = b.thread != 0 ? thread_name_str(c, b.thread) : 0;
+  uint64_t name = b.thread != 0 ? pyl_attr_lookup(c, b.thread, "_name") : 0;
   if (name == 0 || !pyl_is_str(c, name) ||
       !pyl_str_utf8(c, name, t->name, sizeof(t->name))) {
     t->name[0] = '\0';
