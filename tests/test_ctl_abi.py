@@ -1,9 +1,10 @@
 """The gdb side's copies of the helper's binary contracts must equal the C
 headers they mirror: pyleaks_ctl.h (the call stub and its control block,
-read by rawcall.py) and pyleaks_abi.h (status codes and entry points, read
-by abi.py).  A drift would make gdb and the target disagree silently."""
+read by rawcall.py) and pyleaks_abi.h (status codes, entry points, struct
+formats and field lists, read by abi.py).  A drift would make gdb and the target disagree silently."""
 
 import ast
+import importlib.util
 import re
 from pathlib import Path
 
@@ -85,3 +86,130 @@ def test_abi_mirrors_abi_header():
     for name, params in exported:
         n = 0 if params.strip() in ("", "void") else len(params.split(","))
         assert entry[name] == n, "%s takes %d arguments in the header, %d in abi.py" % (name, n, entry[name])
+
+
+# --- struct layouts: abi.py's formats and field lists against the C structs ---
+
+ABI_H = SRC / "helper" / "include" / "pyleaks_abi.h"
+
+# abi.py's name prefix -> the C struct its *_STRUCT and *_FIELDS mirror.
+STRUCTS = {
+    "RESULT": "pyl_result",
+    "CENSUS_ROW": "pyl_census_row",
+    "OBJECT_ROW": "pyl_object_row",
+    "ROOT_ROW": "pyl_root_row",
+    "EDGE_ROW": "pyl_edge_row",
+    "CHAIN_ROW": "pyl_chain_row",
+    "TARGET_INFO": "pyl_target_info",
+}
+
+_C_CODES = {"uint64_t": "Q", "int64_t": "q"}
+
+
+def load_abi():
+    """abi.py itself (it needs only the struct module, not gdb)."""
+    spec = importlib.util.spec_from_file_location("pyleaks_abi", SRC / "gdbplugin" / "pyleaks" / "abi.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def c_structs(text):
+    """struct name -> [(struct module code, member name)] of every struct
+    of the header whose members are plain declarations."""
+    text = re.sub(r"/\*.*?\*/", " ", text, flags=re.S)
+    text = re.sub(r"//[^\n]*", " ", text)
+    out = {}
+    for name, body in re.findall(r"\bstruct\s+(\w+)\s*\{(.*?)\};", text, re.S):
+        members = []
+        for decl in filter(None, (d.strip() for d in body.split(";"))):
+            m = re.fullmatch(r"(\w+)\s+(\w+)\s*(?:\[(\d+)\])?", " ".join(decl.split()))
+            if m is None:
+                members = None  # macros (struct pyl_layout): not a row
+                break
+            ctype, member, count = m.groups()
+            if ctype == "char" and count:
+                members.append(("%ss" % count, member))
+            elif ctype in _C_CODES and not count:
+                members.append((_C_CODES[ctype], member))
+            else:
+                raise AssertionError("struct %s: member %r of a type abi.py cannot mirror" % (name, decl))
+        if members is not None:
+            out[name] = members
+    return out
+
+
+def py_codes(fmt):
+    """'<Qq18Q256s5Q' -> ['Q', 'q', 'Q' x 18, '256s', 'Q' x 5]."""
+    assert fmt[0] == "<", "%s: not little-endian standard sizes" % fmt
+    codes = []
+    for count, code in re.findall(r"(\d*)([a-zA-Z])", fmt[1:]):
+        if code == "s":
+            codes.append(count + "s")
+        else:
+            codes.extend([code] * int(count or 1))
+    return codes
+
+
+def struct_mismatches(abi, structs):
+    """What differs between abi.py and the C structs, one line each."""
+    problems = []
+    for prefix, c_name in STRUCTS.items():
+        members = structs.get(c_name)
+        if members is None:
+            problems.append("pyleaks_abi.h has no struct %s" % c_name)
+            continue
+        fields = list(getattr(abi, prefix + "_FIELDS"))
+        codes = py_codes(getattr(abi, prefix + "_STRUCT").format)
+        if fields != [m for _, m in members]:
+            problems.append("%s_FIELDS %s != struct %s %s" % (prefix, fields, c_name, [m for _, m in members]))
+        if codes != [c for c, _ in members]:
+            problems.append("%s_STRUCT %s != struct %s %s" % (prefix, codes, c_name, [c for c, _ in members]))
+    return problems
+
+
+def test_abi_structs_mirror_abi_header():
+    abi = load_abi()
+    structs = c_structs(ABI_H.read_text())
+    assert not struct_mismatches(abi, structs)
+    # Every format abi.py has is one of those checked.
+    mirrored = {name[: -len("_STRUCT")] for name in vars(abi) if name.endswith("_STRUCT")}
+    assert mirrored == set(STRUCTS), "abi.py formats not checked here: %s" % (mirrored - set(STRUCTS))
+
+
+def test_abi_struct_check_sees_a_drift():
+    """The check above fails when the two differ: a member renamed,
+    moved, signed differently or added on one side only."""
+    abi = load_abi()
+    text = ABI_H.read_text()
+    assert not struct_mismatches(abi, c_structs(text))
+    drifts = [
+        text.replace("uint64_t n_type_objects;", "uint64_t n_type_objects;\n  uint64_t spare;"),
+        text.replace("int64_t refcnt;", "uint64_t refcnt;"),
+        text.replace("uint64_t first_hop;\n  uint64_t n_hops;", "uint64_t n_hops;\n  uint64_t first_hop;"),
+        text.replace("char message[256];", "char message[128];"),
+        text.replace("uint64_t root_desc_off;\n  uint64_t chain;", "uint64_t root_desc_off;"),
+    ]
+    for i, drifted in enumerate(drifts):
+        assert drifted != text, "drift %d no longer applies to the header" % i
+        assert struct_mismatches(abi, c_structs(drifted)), "drift %d not seen" % i
+
+
+def test_abi_constants_mirror_abi_header():
+    """Magics, result kinds, sort keys and flags."""
+    abi = load_abi()
+    text = re.sub(r"/\*.*?\*/", " ", ABI_H.read_text(), flags=re.S)
+    text = text.replace("\\\n", " ")
+    defines = {n: v for n, v in re.findall(r"^#define (PYL_\w+) +(\w+?)(?:ull)?\s*$", text, re.M)}
+    enums = dict(re.findall(r"^\s*PYL_(\w+) = (-?\d+),", text, re.M))
+    assert abi.LAYOUT_MAGIC == int(defines["PYL_LAYOUT_MAGIC"], 0)
+    assert abi.RESULT_MAGIC == int(defines["PYL_RESULT_MAGIC"], 0)
+    assert abi.CENSUS_FORCE == int(defines["PYL_CENSUS_FORCE"], 0)
+    assert abi.CHAIN_ALL_ROOTS == int(defines["PYL_CHAIN_ALL_ROOTS"], 0)
+    assert abi.CHAIN_BY_TYPE == int(re.search(r"#define PYL_CHAIN_BY_TYPE\s+(\d+)ull", text).group(1))
+    assert abi.CHAIN_FORCE == abi.CENSUS_FORCE
+    kinds = {k: int(v) for k, v in enums.items() if k.startswith("RESULT_")}
+    assert kinds, "no result kinds found in pyleaks_abi.h"
+    for name, value in kinds.items():
+        assert getattr(abi, name) == value, name
+    assert abi.SORT_KEYS == {"count": int(enums["SORT_COUNT"]), "bytes": int(enums["SORT_BYTES"])}

@@ -8,7 +8,7 @@ import argparse
 
 import gdb
 
-from .. import session, target
+from .. import fmt, session, target
 from ..errors import PyleaksError, translate
 
 
@@ -60,6 +60,15 @@ def add_max_option(parser, what, order, *aliases):
                         help="list at most N %s, the first %s (default %d); "
                              "the total is always shown"
                              % (what, order, DEFAULT_MAX))
+
+
+def add_address_argument(parser, optional=False):
+    """ADDR, the object a command is about."""
+    parser.add_argument("address", metavar="ADDR", nargs="?" if optional
+                        else None, type=fmt.parse_address,
+                        help="the object's address: hex as py-objects "
+                             "prints it, decimal as id() returns it, or a "
+                             "gdb value ($1)")
 
 
 def add_common_options(parser, dot_what=None):

@@ -3,8 +3,8 @@ tree read from the object outwards: each line says what the line above it
 is to this referrer (`[0] of list ...`, `.cache of app.Handler ...`)."""
 
 from .. import api, dot, fmt
-from . import (ArgumentParser, add_common_options, add_max_option, command,
-               positive_int)
+from . import (ArgumentParser, add_address_argument, add_common_options,
+               add_max_option, command, positive_int)
 
 LABEL_CAP = 48
 TYPE_CAP = 32
@@ -18,9 +18,7 @@ parser = ArgumentParser(
                 "(.attr, ['key'], [3], ...), type, address, size and a short "
                 "repr; roots that hold one of them directly are listed too.",
     epilog="Example: py-backrefs 0x7f3a1c2b5d90 --depth 3")
-parser.add_argument("address", metavar="ADDR", type=fmt.parse_address,
-                    help="the object's address: hex as py-objects prints it, "
-                         "decimal as id() returns it, or a gdb value ($1)")
+add_address_argument(parser)
 parser.add_argument("--depth", type=positive_int, metavar="N", default=1,
                     help="follow referrers of referrers up to N levels "
                          "(default 1)")

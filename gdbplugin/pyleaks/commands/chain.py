@@ -3,7 +3,8 @@ root (a module, a thread's local variable, interpreter state, C code) to
 it, one hop per line, or why no root reaches it."""
 
 from .. import api, dot, fmt
-from . import ArgumentParser, add_common_options, command, positive_int
+from . import (ArgumentParser, add_address_argument, add_common_options,
+               command, positive_int)
 
 DEFAULT_MAX = 10
 LABEL_CAP = 40              # wider labels and types overflow their column
@@ -19,10 +20,7 @@ parser = ArgumentParser(
     epilog="Examples: py-chain 0x7f3a1c2b5d90;  py-chain --type "
            "app.Request --all-roots;  py-chain 0x7f3a1c2b5d90 --dot "
            "chain.svg")
-parser.add_argument("address", metavar="ADDR", nargs="?",
-                    type=fmt.parse_address,
-                    help="the object's address: hex as py-objects prints it, "
-                         "decimal as id() returns it, or a gdb value ($1)")
+add_address_argument(parser, optional=True)
 parser.add_argument("--type", metavar="TYPE", dest="type_name",
                     help="instead of ADDR: explain one object of this type "
                          "(the command says which one and why)")

@@ -2,7 +2,8 @@
 which the object reaches it."""
 
 from .. import api, dot, fmt
-from . import ArgumentParser, add_common_options, add_max_option, command
+from . import (ArgumentParser, add_address_argument, add_common_options,
+               add_max_option, command)
 
 LABEL_CAP = 40
 TYPE_CAP = 32
@@ -15,9 +16,7 @@ parser = ArgumentParser(
                 "type, address, size and a short repr; at most --max of "
                 "them, and how many there are in all.",
     epilog="Example: py-refs 0x7f3a1c2b5d90 --dot refs.svg")
-parser.add_argument("address", metavar="ADDR", type=fmt.parse_address,
-                    help="the object's address: hex as py-objects prints it, "
-                         "decimal as id() returns it, or a gdb value ($1)")
+add_address_argument(parser)
 add_max_option(parser, "references", "in reading order (a list's items by "
                "index, a dict's entries in order, then attributes)")
 add_common_options(parser, "the references")
