@@ -93,7 +93,8 @@ struct pyl_result {
   uint64_t strings_size;
   char message[256]; /* one-line cause when status < 0; else the first
                         warning or "" */
-  /* Added in issue 3 (0 for the kinds that do not use them). */
+  /* Appended after the census fields, so that a census reader of the
+   * shorter struct stays valid (0 for the kinds that do not use them). */
   uint64_t info_addr;     /* kind-specific summary (struct pyl_target_info) */
   uint64_t info_size;     /* its size */
   uint64_t aux_rows_addr; /* a second row array (struct pyl_chain_row) */
@@ -118,7 +119,7 @@ struct pyl_object_row {
   uint64_t name_off; /* qualified type name in strings */
 };
 
-/* ---- Issue 3: roots, chains, referents, referrers ---- */
+/* ---- Roots, chains, referents, referrers ---- */
 
 /* Flags of pyl_roots_list, pyl_chain, pyl_refs, pyl_backrefs.  FORCE is
  * PYL_CENSUS_FORCE (walk even while a collection runs). */
@@ -242,7 +243,7 @@ PYL_EXPORT uint64_t pyl_release(void);
  * the helper from it.  Returns 1 when the block was accepted. */
 PYL_EXPORT uint64_t pyl_control_attach(uint64_t ctl_addr);
 
-/* ---- Issue 3 entry points.  Each builds the graph first if needed;
+/* ---- Entry points past the census.  Each builds the graph first if needed;
  * an address that is not an object of the graph gives PYL_ENOTOBJECT. ---- */
 
 /* Every root of the graph (roots.h order: modules, frames, interpreter,

@@ -1,5 +1,6 @@
-/* queries.c — steps shared by the issue-3 entry points, and
- * pyl_roots_list and pyl_refs. */
+/* queries.c — steps shared by the entry points that need roots or
+ * labels (roots, chain, refs, backrefs, pick), and pyl_roots_list and
+ * pyl_refs. */
 #include "query.h"
 
 #include "control.h"

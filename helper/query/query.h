@@ -1,5 +1,5 @@
 /*
- * query.h — steps shared by the issue-3 entry points (queries.c,
+ * query.h — steps shared by the entry points past the census (queries.c,
  * query_chain.c, query_pick.c, query_backrefs.c): the strings of a
  * result, the lazily built reverse edges and roots, the object asked
  * about, and rows of references.  Internal to those files.

@@ -1,5 +1,5 @@
-/* test_queries.c — the issue-3 entry points on the fake heap: rows,
- * strings and error paths (labels of real CPython types are checked on
+/* test_queries.c — the roots, chain and references entry points on the
+ * fake heap: rows, strings and error paths (labels of real CPython types are checked on
  * real targets by the pytest suite). */
 #include "check.h"
 #include "fakepy.h"
