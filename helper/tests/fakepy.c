@@ -319,3 +319,16 @@ struct fake_dict *fakepy_dict(struct fakepy *f, const uint64_t *keys,
   d->ma_used = n;
   return d;
 }
+
+const struct pyl_census_row *fakepy_census_row(const struct pyl_result *r,
+                                               const char *name) {
+  const struct pyl_census_row *rows =
+      (const struct pyl_census_row *)(uintptr_t)r->rows_addr;
+  for (uint64_t i = 0; i < r->n_rows; i++) {
+    if (strcmp((const char *)(uintptr_t)r->strings_addr + rows[i].name_off,
+               name) == 0) {
+      return &rows[i];
+    }
+  }
+  return NULL;
+}

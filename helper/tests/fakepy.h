@@ -149,4 +149,8 @@ struct fake_set *fakepy_set(struct fakepy *f, const uint64_t *keys, int n,
 struct fake_dict *fakepy_dict(struct fakepy *f, const uint64_t *keys,
                               const uint64_t *values, int n, int list);
 
+/* The census row of result r named name, or NULL. */
+const struct pyl_census_row *fakepy_census_row(const struct pyl_result *r,
+                                               const char *name);
+
 #endif /* PYL_FAKEPY_H */

@@ -12,19 +12,6 @@ static struct pyl_result *res(uint64_t addr) {
   return (struct pyl_result *)(uintptr_t)addr;
 }
 
-static const struct pyl_census_row *row_named(const struct pyl_result *r,
-                                              const char *name) {
-  const struct pyl_census_row *rows =
-      (const struct pyl_census_row *)(uintptr_t)r->rows_addr;
-  for (uint64_t i = 0; i < r->n_rows; i++) {
-    if (strcmp((const char *)(uintptr_t)r->strings_addr + rows[i].name_off,
-               name) == 0) {
-      return &rows[i];
-    }
-  }
-  return NULL;
-}
-
 static void set_arg(const char *s) {
   ASSERT_TRUE(strlen(s) < pyl_arg_size());
   strcpy((char *)(uintptr_t)pyl_arg_addr(), s);
@@ -88,9 +75,9 @@ static void test_census_counts(void) {
   ASSERT_EQ(r->graph_reused, 0);
   ASSERT_TRUE(r->mapped_bytes > 0);
   ASSERT_TRUE(r->peak_mapped_bytes >= r->mapped_bytes);
-  const struct pyl_census_row *leaf = row_named(r, "leaf");
-  const struct pyl_census_row *box = row_named(r, "box");
-  const struct pyl_census_row *maybe = row_named(r, "maybe");
+  const struct pyl_census_row *leaf = fakepy_census_row(r, "leaf");
+  const struct pyl_census_row *box = fakepy_census_row(r, "box");
+  const struct pyl_census_row *maybe = fakepy_census_row(r, "maybe");
   ASSERT_TRUE(leaf != NULL && box != NULL && maybe != NULL);
   ASSERT_EQ(leaf->count, 304);
   ASSERT_EQ(leaf->bytes, 304 * 16);

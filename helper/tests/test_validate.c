@@ -269,19 +269,6 @@ static void build(struct heap *h) {
   h->set = fakepy_set(f, kv, 1, 2);
 }
 
-static const struct pyl_census_row *row_named(const struct pyl_result *r,
-                                              const char *name) {
-  const struct pyl_census_row *rows =
-      (const struct pyl_census_row *)(uintptr_t)r->rows_addr;
-  for (uint64_t i = 0; i < r->n_rows; i++) {
-    if (strcmp((const char *)(uintptr_t)r->strings_addr + rows[i].name_off,
-               name) == 0) {
-      return &rows[i];
-    }
-  }
-  return NULL;
-}
-
 static void expect_message(const struct pyl_result *r, const char *what,
                            const void *obj) {
   char want[128];
@@ -325,9 +312,9 @@ static void test_walk_skips_corrupt_containers(void) {
   ASSERT_EQ(r->total_objects, HEAP_OBJECTS - 4 - 1);
   ASSERT_EQ(r->n_gc_tracked, 23);
   ASSERT_EQ(r->n_edges, 18 * 2);
-  const struct pyl_census_row *tuple = row_named(r, "tuple");
-  const struct pyl_census_row *dict = row_named(r, "dict");
-  const struct pyl_census_row *list = row_named(r, "list");
+  const struct pyl_census_row *tuple = fakepy_census_row(r, "tuple");
+  const struct pyl_census_row *dict = fakepy_census_row(r, "dict");
+  const struct pyl_census_row *list = fakepy_census_row(r, "list");
   ASSERT_TRUE(tuple != NULL && dict != NULL && list != NULL);
   ASSERT_EQ(tuple->count, 1);
   ASSERT_EQ(tuple->bytes, 24 + 16);
