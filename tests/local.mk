@@ -20,6 +20,7 @@ PYTEST_FILES = \
 	tests/test_ctl_abi.py \
 	tests/test_layers.py \
 	tests/test_errors.py \
+	tests/test_messages.py \
 	tests/test_objects.py \
 	tests/test_plain_gdb.py \
 	tests/test_safety.py \
