@@ -57,6 +57,7 @@ import types
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import heap_target  # noqa: E402  (the filler heap; imports objgraph)
+from heap_target import protocol  # noqa: E402
 
 objgraph = heap_target.objgraph
 
@@ -203,24 +204,16 @@ def qualname(obj):
     return name if module == "builtins" else "%s.%s" % (module, name)
 
 
-def serve():
-    for line in sys.stdin:
-        words = line.split()
-        if not words:
-            continue
-        if words[0] == "objgraph" and len(words) == 4 and \
-                words[1] in LEAKS and words[2].isdigit():
-            try:
-                cap = float(words[3])
-            except ValueError:
-                heap_target.reply("error bad cap %r" % words[3])
-                continue
-            heap_target.reply(run_objgraph(words[1], int(words[2]), cap))
-        elif words == ["quit"]:
-            heap_target.reply("bye")
-            return
-        else:
-            heap_target.reply("error unknown command %r" % line.strip())
+def answer(command):
+    words = command.split()
+    if len(words) != 4 or words[0] != "objgraph" or \
+            words[1] not in LEAKS or not words[2].isdigit():
+        return None
+    try:
+        cap = float(words[3])
+    except ValueError:
+        return "error bad cap %r" % words[3]
+    return run_objgraph(words[1], int(words[2]), cap)
 
 
 def parse_args(argv):
@@ -248,12 +241,12 @@ def main(argv):
     build_narrow(links)
     build_fanin(instances)
     heap, _, _, _, expected, build_s = heap_target.build(objects)
-    heap_target.reply(
+    protocol.reply(
         "ready pid=%d python=%s expected=%d build_s=%.3f narrow=0x%x "
         "fanin=0x%x links=%d instances=%d"
         % (os.getpid(), platform.python_version(), expected, build_s,
            id(narrow_leak()), id(fanin_leak()), links, instances))
-    serve()
+    protocol.serve(answer)
     del heap
 
 

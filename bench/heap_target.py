@@ -29,6 +29,13 @@ import sys
 import time
 
 
+# The targets' protocol lives with the tests' targets; appended, so that
+# this folder's heap_target stays the one imported.
+sys.path.append(os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                             os.pardir, "tests", "targets"))
+import protocol  # noqa: E402
+
+
 def die(message):
     sys.stderr.write("heap_target: %s\n" % message)
     sys.exit(2)
@@ -126,30 +133,19 @@ def build(objects):
     return heap, baseline, per_unit, units, expected, build_s
 
 
-def reply(line):
-    sys.stdout.write(line + "\n")
-    sys.stdout.flush()
-
-
-def serve(devnull):
-    for line in sys.stdin:
-        command = line.strip()
-        if command == "objgraph":
-            with contextlib.redirect_stdout(devnull):
-                start = time.perf_counter()
-                objgraph.show_most_common_types()
-                elapsed = time.perf_counter() - start
-            reply("objgraph_s=%.6f" % elapsed)
-        elif command == "gc_objects":
+def answer(command, devnull):
+    if command == "objgraph":
+        with contextlib.redirect_stdout(devnull):
             start = time.perf_counter()
-            tracked = len(gc.get_objects())
+            objgraph.show_most_common_types()
             elapsed = time.perf_counter() - start
-            reply("gc_tracked=%d gc_objects_s=%.6f" % (tracked, elapsed))
-        elif command == "quit":
-            reply("bye")
-            return
-        else:
-            reply("error unknown command %r" % command)
+        return "objgraph_s=%.6f" % elapsed
+    if command == "gc_objects":
+        start = time.perf_counter()
+        tracked = len(gc.get_objects())
+        elapsed = time.perf_counter() - start
+        return "gc_tracked=%d gc_objects_s=%.6f" % (tracked, elapsed)
+    return None
 
 
 def main(argv):
@@ -157,11 +153,11 @@ def main(argv):
         die("usage: heap_target.py --objects N")
     heap, baseline, per_unit, units, expected, build_s = build(int(argv[2]))
     devnull = open(os.devnull, "w")
-    reply("ready pid=%d python=%s baseline=%d per_unit=%.3f units=%d "
+    protocol.reply("ready pid=%d python=%s baseline=%d per_unit=%.3f units=%d "
           "expected=%d build_s=%.3f"
           % (os.getpid(), platform.python_version(), baseline, per_unit,
              units, expected, build_s))
-    serve(devnull)
+    protocol.serve(lambda command: answer(command, devnull))
     devnull.close()
     # A normal exit (heap freed, interpreter finalised) also shows that the
     # process is healthy after the attaches.

@@ -31,6 +31,11 @@ import types
 
 gc.disable()
 
+# The targets' protocol lives with the tests' targets.
+sys.path.append(os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                             os.pardir, "tests", "targets"))
+import protocol  # noqa: E402
+
 
 class Node:
     __slots__ = ("ref",)
@@ -79,19 +84,8 @@ def main():
                id(m.big_list[0].ref),
                id(m.big_list[-1]), id(m.big_dict[n - 1])))
     del m
-    os.write(1, line.encode())
-    buf = b""
-    while True:
-        chunk = os.read(0, 4096)
-        if not chunk:
-            return
-        buf += chunk
-        while b"\n" in buf:
-            command, buf = buf.split(b"\n", 1)
-            if command.strip() == b"quit":
-                os.write(1, b"bye\n")
-                return
-            os.write(1, b"error unknown command\n")
+    protocol.write(line.encode())
+    protocol.serve(lambda command: None)
 
 
 if __name__ == "__main__":

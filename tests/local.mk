@@ -44,6 +44,7 @@ PYTEST_FILES = \
 	tests/targets/chain_target.py \
 	tests/targets/corrupt_target.py \
 	tests/targets/typenames.py \
+	tests/targets/protocol.py \
 	tests/targets/container_target.py \
 	tests/targets/leaky_ext.c
 

@@ -35,6 +35,7 @@ import types
 gc.disable()
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import protocol  # noqa: E402
 from typenames import type_name  # noqa: E402
 
 
@@ -137,18 +138,11 @@ def oracle(request):
 
 
 def block_and_report():
-    request = b""
-    while not request.endswith(b"\n"):
-        chunk = os.read(0, 1 << 16)
-        if not chunk:
-            break
-        request += chunk
-    report = oracle(json.loads(request or b"{}"))
-    sys.stdout.write(json.dumps(report) + "\n")
-    sys.stdout.flush()
+    request = protocol.request()  # blocks here, GIL released
+    protocol.send(oracle(json.loads(request or b"{}")))
 
 
-sys.stdout.write(json.dumps({
+protocol.send({
     "ready": True,
     "pid": os.getpid(),
     "python_version": platform.python_version(),
@@ -168,6 +162,5 @@ sys.stdout.write(json.dumps({
     },
     "nul": {"type": type_name(NulName), "count": len(NUL_INSTANCES),
             "key": "a\0b", "attr": "x\0y"},
-}) + "\n")
-sys.stdout.flush()
+})
 block_and_report()

@@ -12,12 +12,13 @@ reading stdin; once woken checks that the thread is still making
 progress, prints {"progress": bool} and exits 0.
 """
 
-import json
 import os
 import platform
 import sys
 import threading
 import time
+
+import protocol
 
 
 class Marker:
@@ -49,20 +50,17 @@ worker = threading.Thread(target={"sleepy": sleepy, "spin": spin}[sys.argv[1]],
 worker.start()
 time.sleep(0.05)
 
-sys.stdout.write(json.dumps({
+protocol.send({
     "ready": True,
     "pid": os.getpid(),
     "python_version": platform.python_version(),
     "expect": {"__main__.Marker": len(MARKERS)},
-}) + "\n")
-sys.stdout.flush()
-
-os.read(0, 1 << 16)
+})
+protocol.request()  # blocks here, GIL released
 samples = set()
 for _ in range(20):
     samples.add(STATE[0])
     time.sleep(0.005)
 STOP.append(True)
 worker.join(10)
-sys.stdout.write(json.dumps({"progress": len(samples) > 1 and not worker.is_alive()}) + "\n")
-sys.stdout.flush()
+protocol.send({"progress": len(samples) > 1 and not worker.is_alive()})

@@ -21,7 +21,6 @@ pyleaks walked.  The oracle's own objects are excluded by id.
 
 import gc
 import hashlib
-import json
 import os
 import platform
 import sys
@@ -31,6 +30,7 @@ gc.disable()
 
 import chain_app  # noqa: E402  (built with the collector off)
 import chain_oracle  # noqa: E402
+import protocol  # noqa: E402
 
 
 def load_ext(path):
@@ -78,20 +78,8 @@ def checksum():
     return h.hexdigest()
 
 
-def _block_line():
-    mark = "# blocks" + " here"
-    with open(__file__) as f:
-        return next(n for n, line in enumerate(f, 1) if mark in line)
-
-
 def block_and_report(gc_enabled_before):
-    request = b""
-    while not request.endswith(b"\n"):
-        chunk = os.read(0, 1 << 16)  # blocks here, GIL released
-        if not chunk:
-            break
-        request += chunk
-        del chunk
+    request = protocol.request()  # blocks here, GIL released
     gc_enabled = gc.isenabled()
     reach = {}
     report = chain_oracle.answer(request, id(CONTROL[0]), reach)
@@ -105,8 +93,7 @@ def block_and_report(gc_enabled_before):
     report["checksum_after"] = checksum()
     report["gc_enabled"] = gc_enabled
     report["gc_enabled_before"] = gc_enabled_before
-    out = (json.dumps(report) + "\n").encode()
-    os.write(1, out)
+    protocol.send(report)
 
 
 def main():
@@ -129,14 +116,14 @@ def main():
         "depth": chain_app.DEPTH,
         "cycle_size": chain_app.CYCLE_SIZE,
         "block_function": block_and_report.__name__,
-        "block_line": _block_line(),
+        "block_line": protocol.block_line(__file__),
     }
-    line = (json.dumps(ready) + "\n").encode()
+    line = protocol.line(ready)
     del ready
     # Freed after the ready line is encoded and before it is written: no
     # allocation of that size can reuse the address before pyleaks looks.
     del freed[0]
-    os.write(1, line)
+    protocol.write(line)
     del line
     block_and_report(gc.isenabled())
 

@@ -28,13 +28,13 @@ counts.
 
 import gc
 import hashlib
-import json
 import os
 import platform
 import sys
 import threading
 import time
 
+import protocol
 from typenames import type_name
 
 gc.disable()
@@ -150,7 +150,7 @@ worker = threading.Thread(target={"busy": busy, "spin": spin}[sys.argv[1]],
 worker.start()
 time.sleep(0.05)
 
-sys.stdout.write(json.dumps({
+protocol.send({
     "ready": True,
     "pid": os.getpid(),
     "uid": os.getuid(),
@@ -158,18 +158,11 @@ sys.stdout.write(json.dumps({
     "python_version": platform.python_version(),
     "expect": EXPECT,
     "mounts": mounts(),
-}) + "\n")
-sys.stdout.flush()
+})
 
 
 def block_and_report():
-    request = b""
-    while not request.endswith(b"\n"):
-        chunk = os.read(0, 1 << 16)  # blocks here, GIL released
-        if not chunk:
-            break
-        request += chunk
-        del chunk
+    request = protocol.request()  # blocks here, GIL released
     progress = False
     first = (STATE[0], SPIN[0])
     for _ in range(100):
@@ -185,8 +178,7 @@ def block_and_report():
     report = {"progress": progress, "census": oracle(request)}
     report["checksum_before"] = CHECKSUM_BEFORE
     report["checksum_after"] = checksum()
-    sys.stdout.write(json.dumps(report) + "\n")
-    sys.stdout.flush()
+    protocol.send(report)
 
 
 block_and_report()

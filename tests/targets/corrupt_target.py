@@ -34,7 +34,6 @@ on, prints {"census": {...}, "beats_before", "beats_after", ...} and exits 0.
 import collections
 import ctypes
 import gc
-import json
 import mmap
 import os
 import platform
@@ -42,6 +41,7 @@ import sys
 import threading
 import time
 
+import protocol
 from typenames import type_name
 
 gc.disable()
@@ -202,7 +202,7 @@ corrupt()
 while BEATS[0] == 0:
     time.sleep(0.001)
 BEATS_READY = BEATS[0]
-sys.stdout.write(json.dumps({
+protocol.send({
     "ready": True,
     "pid": os.getpid(),
     "python_version": platform.python_version(),
@@ -210,17 +210,9 @@ sys.stdout.write(json.dumps({
     "after_break": [hex(id(h)) for h in HOLD],
     "hold": hex(id(HOLD)),
     "forbidden": hex(FORBIDDEN),
-}) + "\n")
-sys.stdout.flush()
+})
 # Blocks at module level: a function's frame (an object on a GC list
 # before 3.11) created now would sit after the break, held by nothing
 # pyleaks can see.
-request = b""
-while not request.endswith(b"\n"):
-    chunk = os.read(0, 1 << 16)  # blocks here, GIL released
-    if not chunk:
-        break
-    request += chunk
-    del chunk
-sys.stdout.write(json.dumps(report(request, BEATS[0])) + "\n")
-sys.stdout.flush()
+request = protocol.request()  # blocks here, GIL released
+protocol.send(report(request, BEATS[0]))

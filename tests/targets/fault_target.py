@@ -51,6 +51,8 @@ import time
 
 import _ctypes
 
+import protocol
+
 OPTS = {"--objects": 300000, "--allocators": 0}
 _args = sys.argv[1:]
 while _args:
@@ -271,32 +273,27 @@ def _wait_started():
 
 
 _wait_started()
-sys.stdout.write(json.dumps({
+def answer(command):
+    """The state after the request {"op": "state"|"reset_gap"|"quit"};
+    quit ends the target once answered."""
+    op = json.loads(command or "{}").get("op", "state")
+    if op == "reset_gap":
+        with LOCK:
+            HEART["max_gap"] = 0.0
+    if op != "quit":
+        return state()
+    protocol.send(state())
+    raise SystemExit(0)
+
+
+protocol.send({
     "ready": True,
     "pid": os.getpid(),
     "python_version": platform.python_version(),
     "expect": {"__main__.Anchor": len(ANCHORS), "__main__.Item": len(ITEMS)},
-}) + "\n")
-sys.stdout.flush()
-
-buf = b""
+})
 try:
-    while True:
-        chunk = os.read(0, 65536)  # blocked here, GIL released
-        if not chunk:
-            break
-        buf += chunk
-        while b"\n" in buf:
-            line, buf = buf.split(b"\n", 1)
-            req = json.loads(line.decode() or "{}")
-            op = req.get("op", "state")
-            if op == "reset_gap":
-                with LOCK:
-                    HEART["max_gap"] = 0.0
-            answer = state()
-            os.write(1, (json.dumps(answer) + "\n").encode())
-            if op == "quit":
-                raise SystemExit(0)
+    protocol.serve(answer)  # blocks here, GIL released
 finally:
     STOP.append(True)
     shutil.rmtree(LIBDIR, ignore_errors=True)

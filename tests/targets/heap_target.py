@@ -27,6 +27,7 @@ import os
 import platform
 import sys
 
+import protocol
 from typenames import type_name
 
 # A full collection could free the deliberate garbage between the census
@@ -278,24 +279,12 @@ def oracle(request):
     }
 
 
-def _block_line():
-    mark = "# blocks" + " here"
-    with open(__file__) as f:
-        return next(n for n, line in enumerate(f, 1) if mark in line)
-
-
-BLOCK_LINE = _block_line()
+BLOCK_LINE = protocol.block_line(__file__)
 
 
 def block_and_report():
     """Block until the test wakes us, then report and finish."""
-    request = b""
-    while not request.endswith(b"\n"):
-        chunk = os.read(0, 1 << 16)  # blocks here, GIL released
-        if not chunk:
-            break
-        request += chunk
-        del chunk
+    request = protocol.request()  # blocks here, GIL released
     report = oracle(request)
     # Checked once the oracle's references are gone again.
     report["refcounts_before"] = REFCOUNTS_BEFORE
@@ -305,11 +294,10 @@ def block_and_report():
     # The target's own work goes on: its garbage is still collectable.
     gc.enable()
     report["collected"] = gc.collect()
-    sys.stdout.write(json.dumps(report) + "\n")
-    sys.stdout.flush()
+    protocol.send(report)
 
 
-sys.stdout.write(json.dumps({
+protocol.send({
     "ready": True,
     "pid": os.getpid(),
     "python_version": platform.python_version(),
@@ -317,6 +305,5 @@ sys.stdout.write(json.dumps({
     "expect": EXPECT,
     "block_function": block_and_report.__name__,
     "block_line": BLOCK_LINE,
-}) + "\n")
-sys.stdout.flush()
+})
 block_and_report()

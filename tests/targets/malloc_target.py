@@ -5,12 +5,13 @@ it checks that the allocating thread is still making progress, prints
 {"progress": bool, "allocations": int} and exits 0.
 """
 
-import json
 import os
 import platform
 import sys
 import threading
 import time
+
+import protocol
 
 count = [0]
 
@@ -42,16 +43,13 @@ threading.Thread(target=churn, args=(step,), name="churn",
 while count[0] == 0:
     time.sleep(0.01)
 
-sys.stdout.write(json.dumps({
+protocol.send({
     "ready": True,
     "pid": os.getpid(),
     "python_version": platform.python_version(),
-}) + "\n")
-sys.stdout.flush()
-
-os.read(0, 1 << 16)
+})
+protocol.request()  # blocks here, GIL released
 before = count[0]
 time.sleep(0.3)
 after = count[0]
-sys.stdout.write(json.dumps({"progress": after > before, "allocations": after}) + "\n")
-sys.stdout.flush()
+protocol.send({"progress": after > before, "allocations": after})
