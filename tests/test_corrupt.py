@@ -147,10 +147,13 @@ def test_first_warning_is_shown(corrupt_session):
     """The GC lists are read before any object: the break comes first."""
     s = corrupt_session
     text = s.out.get("all_text", "")
-    m = re.search(r"pyleaks: (\d+) bad pointers were skipped during the walk: (.*)", text)
+    m = re.search(r"pyleaks: (\d+) warnings? during the walk \(a damaged object or pointer, "
+                  r"skipped\); the first: (.*)", text)
     assert m, "no warning line in the text census:\n" + s.run.describe()
     assert int(m.group(1)) == len(ALL_AT_ONCE)
     assert re.search(warning_re(s, "gc_link"), m.group(2)), m.group(0)
+    first = s.json("all")["first_warning"]
+    assert first and re.search(warning_re(s, "gc_link"), first), first
 
 
 @pytest.mark.parametrize("kind", VALIDATED)

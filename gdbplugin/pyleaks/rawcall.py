@@ -307,6 +307,7 @@ class Stub:
                                "not complete")
         finally:
             ptrace.set_regs(tid, saved)
+            self.after(tid)
 
     # --- waiting -------------------------------------------------------
 
@@ -479,8 +480,9 @@ class Stub:
                          "Please report this, with the output of 'py-bt'")
 
     def after(self, tid):
-        """Job-control stops that arrived meanwhile go to the program now:
-        it stops once gdb lets it run, as it would have."""
+        """Signals held back meanwhile (job-control stops; any signal that
+        came during a single step) go to the program now: it gets them
+        once gdb lets it run, as it would have."""
         while self.resend:
             ptrace.tgkill(self.pid, tid, self.resend.pop(0))
 

@@ -37,6 +37,7 @@ def py_leaks(args):
             "gc_tracked": res.n_gc_tracked,
             "edges": res.n_edges,
             "warnings": res.n_warnings,
+            "first_warning": res.message if res.n_warnings else None,
             "helper_mapped_bytes": res.mapped_bytes,
             "helper_peak_bytes": res.peak_mapped_bytes,
             "types": [{"type": row["name"], "count": row["count"],
@@ -58,7 +59,9 @@ def py_leaks(args):
                            % (fmt.count(res.n_rows),
                               fmt.count(res.n_rows_total)))
     if res.n_warnings:
-        fmt.gdb_write_line("pyleaks: %s bad pointers were skipped during the "
-                           "walk%s" % (fmt.count(res.n_warnings),
-                                       ": " + res.message if res.message
-                                       else ""))
+        fmt.gdb_write_line("pyleaks: %s warning%s during the walk (a damaged "
+                           "object or pointer, skipped)%s"
+                           % (fmt.count(res.n_warnings),
+                              "s" if res.n_warnings != 1 else "",
+                              "; the first: " + res.message if res.message
+                              else ""))
