@@ -55,17 +55,10 @@ command_line=$(quoted_command_line bench/chain.sh "$@")
 parse_options objects python builddir runs cap depth links instances out -- "$@"
 
 target_script=$bench_dir/chain_target.py
-wrapper=$builddir/pyleaks
-[ -x "$wrapper" ] || die "no pyleaks wrapper at $wrapper: build first, or pass --builddir DIR"
-[ -x "$python" ] || die "no interpreter at $python"
-[ -r "$target_script" ] && [ -r "$bench_dir/heap_target.py" ] || die "missing $target_script or heap_target.py"
+check_setup "$target_script" "$bench_dir/heap_target.py" "runs=$runs" "cap=$cap" "depth=$depth" \
+  "links=$links" "instances=$instances"
 objects_word=$objects
 objects=$(parse_count "$objects_word") || die "bad size '$objects_word' (expected e.g. 500k, 1M, 10M)" 2
-for pair in "runs=$runs" "cap=$cap" "depth=$depth" "links=$links" "instances=$instances"; do
-  case ${pair#*=} in
-    '' | *[!0-9]* | 0) die "--${pair%%=*} wants a positive whole number, not '${pair#*=}'" 2 ;;
-  esac
-done
 
 trap 'cleanup_target; exit 130' INT TERM
 tmp=$(mktemp -d /tmp/pyleaks-bench.XXXXXX) || die "mktemp failed"
@@ -322,14 +315,7 @@ v_cold() {
 }
 
 report() {
-  echo "## pyleaks chain search benchmark"
-  echo
-  echo "Command: \`$command_line\`"
-  echo
-  if [ -n "$failed" ]; then
-    echo "FAILED: $failed"
-    echo
-  fi
+  report_head "pyleaks chain search benchmark"
   echo "Heap: ${totals[0]:-?} objects in the census (${tracked[0]:-?} gc-tracked), Python $python_version, one target process (pid $shown_pid, peak VmRSS $((${rss_peak:-0} / 1024)) MiB). Census walk before the chain queries (py-leaks --json in the same attach): walk $(range_cell "${walks[*]:-}"); the whole attach (census, two chain queries, one more in text) $(range_cell "${attach_walls[*]:-}") end to end."
   echo
   echo "| chain | pyleaks py-chain | objgraph chain | same chain | objgraph find_backref_chain | pyleaks 1st query (builds reverse index) | objgraph / 1st | 2nd query, same stop | objgraph / 2nd | fresh attach, \`py-chain\` alone: helper (walk incl.) / end to end |"

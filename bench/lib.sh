@@ -148,6 +148,38 @@ source_line() {
     echo "Source: $(cd "$1/.." && pwd) at $rev$(git -C "$1/.." diff --quiet HEAD 2>/dev/null || echo ' (with uncommitted changes)'); build tree: $(cd "$2" && pwd)"
 }
 
+# What every benchmark checks before it starts: the wrapper of the build
+# tree (sets wrapper), the interpreter, the target scripts given, and
+# every NAME=VALUE given a positive whole number (--NAME).
+check_setup() {
+  local arg
+  wrapper=$builddir/pyleaks
+  [ -x "$wrapper" ] || die "no pyleaks wrapper at $wrapper: build first, or pass --builddir DIR"
+  [ -x "$python" ] || die "no interpreter at $python"
+  for arg in "$@"; do
+    case $arg in
+      *=*)
+        case ${arg#*=} in
+          '' | *[!0-9]* | 0) die "--${arg%%=*} wants a positive whole number, not '${arg#*=}'" 2 ;;
+        esac ;;
+      *) [ -r "$arg" ] || die "missing $arg" ;;
+    esac
+  done
+}
+
+# The first lines of a report: its title, the command, and why it failed
+# (failed) if it did.
+report_head() {
+  echo "## $1"
+  echo
+  echo "Command: \`$command_line\`"
+  echo
+  if [ -n "${failed:-}" ]; then
+    echo "FAILED: $failed"
+    echo
+  fi
+}
+
 # The target process: a coprocess answering one line per command.
 target_pid=
 exit_status=

@@ -44,13 +44,7 @@ command_line=$(quoted_command_line bench/refs.sh "$@")
 parse_options sizes python builddir runs out -- "$@"
 
 target_script=$bench_dir/refs_target.py
-wrapper=$builddir/pyleaks
-[ -x "$wrapper" ] || die "no pyleaks wrapper at $wrapper: build first, or pass --builddir DIR"
-[ -x "$python" ] || die "no interpreter at $python"
-[ -r "$target_script" ] || die "missing $target_script"
-case $runs in
-  '' | *[!0-9]* | 0) die "--runs wants a positive whole number, not '$runs'" 2 ;;
-esac
+check_setup "$target_script" "runs=$runs"
 counts=()
 for word in $sizes; do
   n=$(parse_count "$word") && [ "$n" -ge 2 ] || die "bad size '$word' (expected e.g. 10k, 100k, 1M)" 2
@@ -173,14 +167,7 @@ ratio() {
 
 report() {
   local n prev c row
-  echo "## pyleaks references benchmark (py-refs, py-backrefs, py-chain on big containers)"
-  echo
-  echo "Command: \`$command_line\`"
-  echo
-  if [ -n "$failed" ]; then
-    echo "FAILED: $failed"
-    echo
-  fi
+  report_head "pyleaks references benchmark (py-refs, py-backrefs, py-chain on big containers)"
   row="| entries N | heap objects |"
   for c in "${cols[@]}"; do row+=" ${title[$c]} |"; done
   echo "$row fresh attach \`py-refs dict\` end to end |"

@@ -39,13 +39,7 @@ command_line=$(quoted_command_line bench/run.sh "$@")
 parse_options sizes python builddir runs out -- "$@"
 
 target_script=$bench_dir/heap_target.py
-wrapper=$builddir/pyleaks
-[ -x "$wrapper" ] || die "no pyleaks wrapper at $wrapper: build first, or pass --builddir DIR"
-[ -x "$python" ] || die "no interpreter at $python"
-[ -r "$target_script" ] || die "missing $target_script"
-case $runs in
-  '' | *[!0-9]* | 0) die "--runs wants a positive number, not '$runs'" 2 ;;
-esac
+check_setup "$target_script" "runs=$runs"
 
 # "1M" -> 1000000; labels keep what the user wrote.
 size_labels=()

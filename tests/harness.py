@@ -339,10 +339,11 @@ def maps_problems(before: List[Mapping], after: List[Mapping]) -> List[str]:
 class Target:
     """A Python process running one of tests/targets/*.py: started, waited
     for until it prints its ready line, woken by one request line, always
-    killed in close()."""
+    killed in close().  prefix: a command that runs it (unshare ...)."""
 
-    def __init__(self, python, script=HEAP_TARGET, env=None, args=()):
-        self.argv = [str(python), "-u", str(script)] + [str(a) for a in args]
+    def __init__(self, python, script=HEAP_TARGET, env=None, args=(), prefix=()):
+        self.argv = ([str(a) for a in prefix] + [str(python), "-u", str(script)]
+                     + [str(a) for a in args])
         self.proc = subprocess.Popen(self.argv, stdin=subprocess.PIPE,
                                      stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                      env=env or clean_env(), cwd=str(TARGETS_DIR))

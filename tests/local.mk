@@ -45,6 +45,7 @@ PYTEST_FILES = \
 	tests/targets/corrupt_target.py \
 	tests/targets/typenames.py \
 	tests/targets/protocol.py \
+	tests/targets/gc_census.py \
 	tests/targets/container_target.py \
 	tests/targets/leaky_ext.c
 

@@ -8,7 +8,6 @@ module after the session, and checks that its data did not change."""
 import json
 import os
 import shutil
-import subprocess
 
 import pytest
 
@@ -34,20 +33,8 @@ class Contained(harness.Target):
     its own PID namespace."""
 
     def __init__(self, prefix, python, mode="busy", forks=False, env=None):
-        self.argv = [str(a) for a in prefix] + [str(python), "-u", str(CONTAINER_TARGET), mode]
-        self.forks = forks
-        self.report = None
-        self.returncode = None
-        self.stderr = ""
-        self.proc = subprocess.Popen(self.argv, stdin=subprocess.PIPE,
-                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                     env=env or harness.clean_env(), cwd=str(harness.TARGETS_DIR))
-        self.pid = self.proc.pid
-        try:
-            self.ready = self._read_ready()
-        except BaseException:
-            self.close()
-            raise
+        self.forks = forks  # _read_ready needs it
+        super().__init__(python, CONTAINER_TARGET, env=env, args=(mode,), prefix=prefix)
 
     def _read_ready(self):
         wrapper = self.pid

@@ -43,7 +43,8 @@ SORT_KEYS = {"count": 0, "bytes": 1}
 CENSUS_FORCE = 1
 
 # struct pyl_result: magic, status (int64), then 18 uint64_t, then
-# char message[256], then 5 uint64_t added in issue 3.
+# char message[256], then the 5 uint64_t of the second row array and the
+# summary (tests/test_ctl_abi.py checks every format against the header).
 RESULT_FIELDS = (
     "magic", "status", "kind", "total_objects", "total_bytes",
     "n_gc_tracked", "n_edges", "n_types", "n_warnings", "walk_ns",
@@ -61,7 +62,7 @@ CENSUS_ROW_STRUCT = struct.Struct("<5Q")
 OBJECT_ROW_FIELDS = ("address", "type_addr", "size", "name_off")
 OBJECT_ROW_STRUCT = struct.Struct("<4Q")
 
-# Issue 3: roots, chains, referents, referrers.
+# Roots, chains, referents, referrers.
 CHAIN_FORCE = CENSUS_FORCE
 CHAIN_ALL_ROOTS = 2
 CHAIN_BY_TYPE = 4

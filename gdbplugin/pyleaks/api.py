@@ -170,7 +170,7 @@ def objects(type_name, limit, force):
                             type_name, "py-objects")
 
 
-# --- issue 3: roots, chains, referents, referrers ---------------------------
+# --- roots, and one object: its chains, referents, referrers ---------------
 
 def _object_query(ctx, res, what):
     """Check a result about one object: an address the graph does not

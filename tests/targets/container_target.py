@@ -34,8 +34,8 @@ import sys
 import threading
 import time
 
+import gc_census
 import protocol
-from typenames import type_name
 
 gc.disable()
 
@@ -110,38 +110,8 @@ def mounts():
 
 def oracle(request):
     """Every object the gc module reaches, by type name (what pyleaks
-    counts); this frame's own containers and the request are excluded."""
-    # The permanent generation is part of the census too (3.12 keeps
-    # objects of the static types there).
-    gc.unfreeze()
-    mine = set()
-    seen = {}
-    stack = []
-    census = {}
-    names = {}
-    mine.update((id(mine), id(seen), id(stack), id(census), id(names),
-                 id(request), id(sys._getframe())))
-    objs = gc.get_objects()
-    for o in objs:
-        if id(o) not in mine:
-            seen[id(o)] = o
-    del objs
-    stack.extend(seen.values())
-    while stack:
-        for r in gc.get_referents(stack.pop()):
-            if id(r) not in seen and id(r) not in mine:
-                seen[id(r)] = r
-                stack.append(r)
-    for o in seen.values():
-        t = type(o)
-        name = names.get(id(t))
-        if name is None:
-            name = names[id(t)] = type_name(t)
-        row = census.get(name)
-        if row is None:
-            row = census[name] = [0]
-        row[0] += 1
-    return census
+    counts); this frame and the request are excluded."""
+    return gc_census.count((id(request), id(sys._getframe())))[0]
 
 
 CHECKSUM_BEFORE = checksum()

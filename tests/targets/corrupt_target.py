@@ -41,8 +41,8 @@ import sys
 import threading
 import time
 
+import gc_census
 import protocol
-from typenames import type_name
 
 gc.disable()
 
@@ -150,37 +150,10 @@ def repair():
 
 
 def oracle(request):
-    """Count the heap as pyleaks saw it (see heap_target.oracle): this
-    frame, its caller's and every container they create are excluded by
-    id."""
-    gc.unfreeze()  # the permanent generation too (3.12 moves objects there)
-    mine = set()
-    seen = {}
-    stack = []
-    census = {}
-    names = {}
-    mine.update((id(mine), id(seen), id(stack), id(census), id(names),
-                 id(request), id(sys._getframe()), id(sys._getframe(1))))
-    objs = gc.get_objects()
-    for o in objs:
-        if id(o) not in mine:
-            seen[id(o)] = o
-    del objs
-    stack.extend(seen.values())
-    while stack:
-        for r in gc.get_referents(stack.pop()):
-            if id(r) not in seen and id(r) not in mine:
-                seen[id(r)] = r
-                stack.append(r)
-    for o in seen.values():
-        t = type(o)
-        name = names.get(id(t))
-        if name is None:
-            name = names[id(t)] = type_name(t)
-        row = census.get(name)
-        if row is None:
-            row = census[name] = [0, 0, 0]
-        row[0] += 1
+    """Count the heap as pyleaks saw it (gc_census): this frame and its
+    caller's are excluded by id."""
+    census, seen, _, _ = gc_census.count(
+        (id(request), id(sys._getframe()), id(sys._getframe(1))))
     return {"census": census, "total_objects": len(seen)}
 
 

@@ -27,6 +27,7 @@ import os
 import platform
 import sys
 
+import gc_census
 import protocol
 from typenames import type_name
 
@@ -215,46 +216,12 @@ def oracle(request):
     """Count the heap as pyleaks saw it: the census set of
     docs/architecture.md, by type name, with sys.getsizeof totals.
 
-    This frame and every container it creates are excluded by id: they did
-    not exist when pyleaks looked.  So is the request that woke us.
+    This frame and the request that woke us are excluded by id: they did
+    not exist when pyleaks looked.
     """
     freeze_count = gc.get_freeze_count()
-    gc.unfreeze()
-    mine = set()
-    seen = {}
-    stack = []
-    census = {}
-    names = {}
-    mine.update((id(mine), id(seen), id(stack), id(census), id(names),
-                 id(request), id(sys._getframe())))
-    objs = gc.get_objects()
-    for o in objs:
-        if id(o) not in mine:
-            seen[id(o)] = o
-    del objs
-    gc_tracked = len(seen)
-    stack.extend(seen.values())
-    refs_total = 0
-    while stack:
-        for r in gc.get_referents(stack.pop()):
-            refs_total += 1
-            if id(r) not in seen and id(r) not in mine:
-                seen[id(r)] = r
-                stack.append(r)
-    for o in seen.values():
-        t = type(o)
-        name = names.get(id(t))
-        if name is None:
-            name = names[id(t)] = type_name(t)
-        row = census.get(name)
-        if row is None:
-            row = census[name] = [0, 0, 0]
-        row[0] += 1
-        try:
-            row[1] += sys.getsizeof(o)
-        except Exception:
-            row[2] += 1  # objects without a size: bytes are not compared
-
+    census, seen, gc_tracked, refs_total = gc_census.count(
+        (id(request), id(sys._getframe())), sizes=True)
     answers = {}
     wanted = json.loads(request.decode() or "{}").get("addresses", [])
     for a in wanted:
