@@ -38,6 +38,7 @@ pyl_engine_sources = \
 	helper/pyobj/types.c helper/pyobj/types.h \
 	helper/pyobj/validate.c helper/pyobj/validate.h \
 	helper/common/util.c helper/common/util.h \
+	helper/common/vec.c helper/common/vec.h \
 	helper/graph/walk.c helper/graph/walk.h
 
 pyl_engine_cppflags = -DPYL_BACKEND_LIVE \
@@ -75,7 +76,8 @@ helper_tests_unit_SOURCES = $(pyl_engine_sources) \
 	helper/tests/test_objtab.c \
 	helper/tests/test_roots.c \
 	helper/tests/test_sort.c \
-	helper/tests/test_validate.c
+	helper/tests/test_validate.c \
+	helper/tests/test_vec.c
 helper_tests_unit_CPPFLAGS = $(pyl_engine_cppflags)
 # --enable-asan/--enable-ubsan instrument the tests (never the .so).
 helper_tests_unit_CFLAGS = $(AM_CFLAGS) $(SANITIZE_CFLAGS)

@@ -9,31 +9,31 @@ bool pyl_csr_init(struct pyl_csr *c, uint32_t max_objs, uint64_t max_edges) {
   if (max_edges > UINT32_MAX) {
     max_edges = UINT32_MAX;
   }
-  if (!pyl_arena_reserve(&c->a_offs, ((size_t)max_objs + 1) * sizeof(uint32_t),
-                         PYL_ARENA_FLOOR) ||
-      !pyl_arena_reserve(&c->a_edges, (size_t)max_edges * sizeof(uint32_t),
-                         PYL_ARENA_FLOOR)) {
+  if (!pyl_vec_reserve(&c->v_offs, sizeof(uint32_t), (uint64_t)max_objs + 1,
+                       PYL_ARENA_FLOOR) ||
+      !pyl_vec_reserve(&c->v_edges, sizeof(uint32_t), max_edges,
+                       PYL_ARENA_FLOOR)) {
     pyl_csr_release(c);
     return false;
   }
-  c->offs = (uint32_t *)(void *)c->a_offs.base;
-  c->edges = (uint32_t *)(void *)c->a_edges.base;
+  c->offs = pyl_vec_data(&c->v_offs);
+  c->edges = pyl_vec_data(&c->v_edges);
   c->max_edges = max_edges;
   pyl_csr_clear(c);
   return true;
 }
 
 void pyl_csr_clear(struct pyl_csr *c) {
-  pyl_arena_decommit(&c->a_offs);
-  pyl_arena_decommit(&c->a_edges);
+  pyl_vec_clear(&c->v_offs);
+  pyl_vec_clear(&c->v_edges);
   c->n_edges = 0;
   c->n_dropped = 0;
   c->n_src = 0;
 }
 
 void pyl_csr_release(struct pyl_csr *c) {
-  pyl_arena_release(&c->a_offs);
-  pyl_arena_release(&c->a_edges);
+  pyl_vec_release(&c->v_offs);
+  pyl_vec_release(&c->v_edges);
   c->offs = NULL;
   c->edges = NULL;
   c->n_edges = 0;
@@ -46,7 +46,7 @@ bool pyl_csr_begin(struct pyl_csr *c, uint32_t src) {
   if (src < c->n_src) {
     return false;
   }
-  if (!pyl_arena_fit(&c->a_offs, (uint64_t)src + 2, sizeof(uint32_t))) {
+  if (!pyl_vec_fit(&c->v_offs, (uint64_t)src + 2)) {
     return false;
   }
   for (uint32_t i = c->n_src; i <= src; i++) {
@@ -57,8 +57,7 @@ bool pyl_csr_begin(struct pyl_csr *c, uint32_t src) {
 }
 
 bool pyl_csr_finish(struct pyl_csr *c, uint32_t n) {
-  if (n < c->n_src ||
-      !pyl_arena_fit(&c->a_offs, (uint64_t)n + 1, sizeof(uint32_t))) {
+  if (n < c->n_src || !pyl_vec_fit(&c->v_offs, (uint64_t)n + 1)) {
     return false;
   }
   for (uint32_t i = c->n_src; i <= n; i++) {

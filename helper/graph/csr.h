@@ -12,15 +12,15 @@
 #ifndef PYL_CSR_H
 #define PYL_CSR_H
 
-#include "arena.h"
 #include "objtab.h"
+#include "vec.h"
 
 #include <stdbool.h>
 #include <stdint.h>
 
 struct pyl_csr {
-  struct pyl_arena a_offs;
-  struct pyl_arena a_edges;
+  struct pyl_vec v_offs;
+  struct pyl_vec v_edges;
   uint32_t *offs;
   uint32_t *edges;
   uint64_t n_edges;   /* slots appended */
@@ -40,9 +40,7 @@ bool pyl_csr_begin(struct pyl_csr *c, uint32_t src);
  * UINT64_MAX when out of memory. */
 static inline uint64_t pyl_csr_slot(struct pyl_csr *c) {
   uint64_t k = c->n_edges;
-  if (k >= c->max_edges ||
-      (k + 1 > c->a_edges.committed / sizeof(uint32_t) &&
-       !pyl_arena_fit(&c->a_edges, k + 1, sizeof(uint32_t)))) {
+  if (k >= c->max_edges || !pyl_vec_fit(&c->v_edges, k + 1)) {
     return UINT64_MAX;
   }
   c->n_edges = k + 1;

@@ -56,10 +56,10 @@ static void reset_sub(struct pyl_objtab_sub *s, uint64_t mul) {
 }
 
 bool pyl_objtab_init(struct pyl_objtab *t, uint32_t max_objs) {
-  bool ok = pyl_arena_reserve(&t->a_addr, (size_t)max_objs * sizeof(uint64_t),
-                              PYL_ARENA_FLOOR) &&
-            pyl_arena_reserve(&t->a_type, (size_t)max_objs * sizeof(uint32_t),
-                              PYL_ARENA_FLOOR);
+  bool ok =
+      pyl_vec_reserve(&t->v_addr, sizeof(uint64_t), max_objs,
+                      PYL_ARENA_FLOOR) &&
+      pyl_vec_reserve(&t->v_type, sizeof(uint32_t), max_objs, PYL_ARENA_FLOOR);
   for (unsigned k = 0; k < PYL_OBJTAB_SUBS && ok; k++) {
     uint64_t mul = multipliers[k];
     size_t slots = (size_t)(PYL_OBJTAB_HEAD + (mul << max_j(mul, max_objs)));
@@ -71,15 +71,15 @@ bool pyl_objtab_init(struct pyl_objtab *t, uint32_t max_objs) {
     return false;
   }
   t->max_objs = max_objs;
-  t->addr = (uint64_t *)(void *)t->a_addr.base;
-  t->type = (uint32_t *)(void *)t->a_type.base;
+  t->addr = pyl_vec_data(&t->v_addr);
+  t->type = pyl_vec_data(&t->v_type);
   pyl_objtab_clear(t);
   return true;
 }
 
 void pyl_objtab_clear(struct pyl_objtab *t) {
-  pyl_arena_decommit(&t->a_addr);
-  pyl_arena_decommit(&t->a_type);
+  pyl_vec_clear(&t->v_addr);
+  pyl_vec_clear(&t->v_type);
   for (unsigned k = 0; k < PYL_OBJTAB_SUBS; k++) {
     pyl_arena_decommit(&t->sub[k].arena);
     reset_sub(&t->sub[k], multipliers[k]);
@@ -88,8 +88,8 @@ void pyl_objtab_clear(struct pyl_objtab *t) {
 }
 
 void pyl_objtab_release(struct pyl_objtab *t) {
-  pyl_arena_release(&t->a_addr);
-  pyl_arena_release(&t->a_type);
+  pyl_vec_release(&t->v_addr);
+  pyl_vec_release(&t->v_type);
   for (unsigned k = 0; k < PYL_OBJTAB_SUBS; k++) {
     pyl_arena_release(&t->sub[k].arena);
     reset_sub(&t->sub[k], multipliers[k]);
@@ -180,8 +180,8 @@ static uint32_t add_at_stop(struct pyl_objtab *t, struct pyl_objtab_sub *s,
     }
   }
   uint32_t idx = t->n;
-  if (!pyl_arena_fit(&t->a_addr, (uint64_t)idx + 1, sizeof(uint64_t)) ||
-      !pyl_arena_fit(&t->a_type, (uint64_t)idx + 1, sizeof(uint32_t))) {
+  if (!pyl_vec_fit(&t->v_addr, (uint64_t)idx + 1) ||
+      !pyl_vec_fit(&t->v_type, (uint64_t)idx + 1)) {
     return PYL_NONE;
   }
   for (uint64_t q = e; q < stop; q++) {

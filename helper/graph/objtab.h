@@ -51,6 +51,7 @@
 
 #include "arena.h"
 #include "util.h" /* PYL_NONE */
+#include "vec.h"
 
 #include <stdbool.h>
 #include <stdint.h>
@@ -79,8 +80,8 @@ struct pyl_objtab_sub {
 };
 
 struct pyl_objtab {
-  struct pyl_arena a_addr;
-  struct pyl_arena a_type;
+  struct pyl_vec v_addr;
+  struct pyl_vec v_type;
   uint64_t *addr;
   uint32_t *type;
   uint32_t n;

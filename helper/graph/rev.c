@@ -11,29 +11,29 @@ bool pyl_rev_init(struct pyl_rev *r, uint32_t max_objs, uint64_t max_edges) {
   if (max_edges > UINT32_MAX) {
     max_edges = UINT32_MAX;
   }
-  if (!pyl_arena_reserve(&r->a_offs, ((size_t)max_objs + 2) * sizeof(uint32_t),
-                         PYL_ARENA_FLOOR) ||
-      !pyl_arena_reserve(&r->a_edges, (size_t)max_edges * sizeof(uint32_t),
-                         PYL_ARENA_FLOOR)) {
+  if (!pyl_vec_reserve(&r->v_offs, sizeof(uint32_t), (uint64_t)max_objs + 2,
+                       PYL_ARENA_FLOOR) ||
+      !pyl_vec_reserve(&r->v_edges, sizeof(uint32_t), max_edges,
+                       PYL_ARENA_FLOOR)) {
     pyl_rev_release(r);
     return false;
   }
-  r->offs = (uint32_t *)(void *)r->a_offs.base;
-  r->edges = (uint32_t *)(void *)r->a_edges.base;
+  r->offs = pyl_vec_data(&r->v_offs);
+  r->edges = pyl_vec_data(&r->v_edges);
   pyl_rev_clear(r);
   return true;
 }
 
 void pyl_rev_clear(struct pyl_rev *r) {
-  pyl_arena_decommit(&r->a_offs);
-  pyl_arena_decommit(&r->a_edges);
+  pyl_vec_clear(&r->v_offs);
+  pyl_vec_clear(&r->v_edges);
   r->n = 0;
   r->built = false;
 }
 
 void pyl_rev_release(struct pyl_rev *r) {
-  pyl_arena_release(&r->a_offs);
-  pyl_arena_release(&r->a_edges);
+  pyl_vec_release(&r->v_offs);
+  pyl_vec_release(&r->v_edges);
   r->offs = NULL;
   r->edges = NULL;
   r->n = 0;
@@ -43,8 +43,8 @@ void pyl_rev_release(struct pyl_rev *r) {
 bool pyl_rev_build(struct pyl_rev *r, const struct pyl_csr *g, uint32_t n) {
   uint64_t m = n == 0 ? 0 : g->offs[n];
   r->built = false;
-  if (!pyl_arena_fit(&r->a_offs, (uint64_t)n + 2, sizeof(uint32_t)) ||
-      (m != 0 && !pyl_arena_fit(&r->a_edges, m, sizeof(uint32_t)))) {
+  if (!pyl_vec_fit(&r->v_offs, (uint64_t)n + 2) ||
+      (m != 0 && !pyl_vec_fit(&r->v_edges, m))) {
     return false;
   }
   uint32_t *offs = r->offs;

@@ -11,15 +11,15 @@
 #ifndef PYL_REV_H
 #define PYL_REV_H
 
-#include "arena.h"
 #include "csr.h"
+#include "vec.h"
 
 #include <stdbool.h>
 #include <stdint.h>
 
 struct pyl_rev {
-  struct pyl_arena a_offs;
-  struct pyl_arena a_edges;
+  struct pyl_vec v_offs;
+  struct pyl_vec v_edges;
   uint32_t *offs;
   uint32_t *edges;
   uint32_t n;

@@ -24,19 +24,21 @@ static int row_eq(const void *a, const void *b) {
 
 bool pyl_names_init(struct pyl_names *n) {
   if (!pyl_arena_reserve(&n->a_str, PYL_NAMES_RESERVE, PYL_NAMES_FLOOR) ||
-      !pyl_arena_reserve(&n->a_rows, PYL_NAMES_RESERVE, PYL_NAMES_FLOOR) ||
+      !pyl_vec_reserve(&n->v_rows, sizeof(struct pyl_name_row),
+                       PYL_NAMES_RESERVE / sizeof(struct pyl_name_row),
+                       PYL_NAMES_FLOOR) ||
       !pyl_arena_reserve(&n->a_htab, PYL_NAMES_RESERVE, PYL_NAMES_FLOOR)) {
     pyl_names_release(n);
     return false;
   }
-  n->rows = (struct pyl_name_row *)(void *)n->a_rows.base;
+  n->rows = pyl_vec_data(&n->v_rows);
   pyl_names_clear(n);
   return true;
 }
 
 void pyl_names_clear(struct pyl_names *n) {
   pyl_arena_decommit(&n->a_str);
-  pyl_arena_decommit(&n->a_rows);
+  pyl_vec_clear(&n->v_rows);
   pyl_arena_decommit(&n->a_htab);
   n->htab = NULL;
   n->n_rows = 0;
@@ -44,7 +46,7 @@ void pyl_names_clear(struct pyl_names *n) {
 
 void pyl_names_release(struct pyl_names *n) {
   pyl_arena_release(&n->a_str);
-  pyl_arena_release(&n->a_rows);
+  pyl_vec_release(&n->v_rows);
   pyl_arena_release(&n->a_htab);
   n->rows = NULL;
   n->htab = NULL;
@@ -157,7 +159,7 @@ static bool add_to_row(struct pyl_names *n, struct pyl_type *ty) {
   }
   struct pyl_name_row *row = *slot;
   if (row == NULL) {
-    if (!pyl_arena_fit(&n->a_rows, (uint64_t)n->n_rows + 1, sizeof(*row))) {
+    if (!pyl_vec_fit(&n->v_rows, (uint64_t)n->n_rows + 1)) {
       return false;
     }
     row = &n->rows[n->n_rows++];

@@ -13,6 +13,7 @@
 #define PYL_NAMES_H
 
 #include "arena.h"
+#include "vec.h"
 
 #include <stddef.h>
 #include <stdint.h>
@@ -31,8 +32,8 @@ struct pyl_name_row {
 };
 
 struct pyl_names {
-  struct pyl_arena a_str;  /* NUL-terminated UTF-8 strings */
-  struct pyl_arena a_rows; /* struct pyl_name_row[] */
+  struct pyl_arena a_str; /* NUL-terminated UTF-8 strings */
+  struct pyl_vec v_rows;  /* struct pyl_name_row[] */
   struct pyl_arena a_htab;
   struct pyl_name_row *rows;
   htab_t htab;

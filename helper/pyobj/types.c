@@ -29,18 +29,20 @@ static int rec_eq(const void *entry, const void *key) {
 }
 
 bool pyl_types_init(struct pyl_types *t) {
-  if (!pyl_arena_reserve(&t->a_rec, PYL_TYPES_RESERVE_REC, PYL_TYPES_FLOOR) ||
+  if (!pyl_vec_reserve(&t->v_rec, sizeof(struct pyl_type),
+                       PYL_TYPES_RESERVE_REC / sizeof(struct pyl_type),
+                       PYL_TYPES_FLOOR) ||
       !pyl_arena_reserve(&t->a_htab, PYL_TYPES_RESERVE_HTAB, PYL_TYPES_FLOOR)) {
     pyl_types_release(t);
     return false;
   }
-  t->rec = (struct pyl_type *)(void *)t->a_rec.base;
+  t->rec = pyl_vec_data(&t->v_rec);
   pyl_types_clear(t);
   return true;
 }
 
 void pyl_types_clear(struct pyl_types *t) {
-  pyl_arena_decommit(&t->a_rec);
+  pyl_vec_clear(&t->v_rec);
   pyl_arena_decommit(&t->a_htab);
   t->htab = NULL;
   t->n = 0;
@@ -51,7 +53,7 @@ void pyl_types_clear(struct pyl_types *t) {
 }
 
 void pyl_types_release(struct pyl_types *t) {
-  pyl_arena_release(&t->a_rec);
+  pyl_vec_release(&t->v_rec);
   pyl_arena_release(&t->a_htab);
   t->rec = NULL;
   t->htab = NULL;
@@ -260,7 +262,7 @@ uint32_t pyl_types_resolve_slow(struct pyl_view *c, uint64_t addr) {
   } else {
     struct pyl_type ty;
     if (!describe(c, addr, &ty) ||
-        !pyl_arena_fit(&t->a_rec, (uint64_t)t->n + 1, sizeof(ty))) {
+        !pyl_vec_fit(&t->v_rec, (uint64_t)t->n + 1)) {
       return PYL_NONE;
     }
     void **slot = htab_find_slot(t->htab, &addr, INSERT);

@@ -12,6 +12,7 @@
 #define PYL_TYPES_H
 
 #include "arena.h"
+#include "vec.h"
 
 #include <stddef.h>
 #include <stdint.h>
@@ -74,7 +75,7 @@ enum {
 };
 
 struct pyl_types {
-  struct pyl_arena a_rec;  /* struct pyl_type[] */
+  struct pyl_vec v_rec;    /* struct pyl_type[] */
   struct pyl_arena a_htab; /* the hash table's own memory */
   struct pyl_type *rec;
   htab_t htab;

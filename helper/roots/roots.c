@@ -31,7 +31,8 @@ enum {
 };
 
 bool pyl_roots_init(struct pyl_roots *r) {
-  if (!pyl_arena_reserve(&r->a_rows, rows_reserve, reserve_floor) ||
+  if (!pyl_vec_reserve(&r->v_rows, sizeof(struct pyl_root),
+                       rows_reserve / sizeof(struct pyl_root), reserve_floor) ||
       !pyl_arena_reserve(&r->a_strings, strings_reserve, reserve_floor) ||
       !pyl_arena_reserve(&r->a_explained, explained_reserve, reserve_floor) ||
       !pyl_arena_reserve(&r->a_tmp, tmp_reserve, reserve_floor) ||
@@ -40,7 +41,7 @@ bool pyl_roots_init(struct pyl_roots *r) {
     pyl_roots_release(r);
     return false;
   }
-  r->rows = (struct pyl_root *)(void *)r->a_rows.base;
+  r->rows = pyl_vec_data(&r->v_rows);
   r->strings = (char *)r->a_strings.base;
   r->explained = (uint32_t *)(void *)r->a_explained.base;
   pyl_roots_clear(r);
@@ -58,7 +59,7 @@ static void forget(struct pyl_roots *r) {
 }
 
 void pyl_roots_clear(struct pyl_roots *r) {
-  pyl_arena_decommit(&r->a_rows);
+  pyl_vec_clear(&r->v_rows);
   pyl_arena_decommit(&r->a_strings);
   pyl_arena_decommit(&r->a_explained);
   pyl_arena_decommit(&r->a_tmp);
@@ -68,7 +69,7 @@ void pyl_roots_clear(struct pyl_roots *r) {
 }
 
 void pyl_roots_release(struct pyl_roots *r) {
-  pyl_arena_release(&r->a_rows);
+  pyl_vec_release(&r->v_rows);
   pyl_arena_release(&r->a_strings);
   pyl_arena_release(&r->a_explained);
   pyl_arena_release(&r->a_tmp);

@@ -19,6 +19,7 @@
 #define PYL_ROOTS_H
 
 #include "arena.h"
+#include "vec.h"
 
 #include <stdbool.h>
 #include <stdint.h>
@@ -41,7 +42,7 @@ struct pyl_root {
 };
 
 struct pyl_roots {
-  struct pyl_arena a_rows;
+  struct pyl_vec v_rows;
   struct pyl_arena a_strings;
   struct pyl_arena a_explained; /* uint32_t per object */
   struct pyl_arena a_tmp;       /* temporaries of one build */

@@ -36,7 +36,7 @@ void pyl_rb_add(struct pyl_build *b, uint32_t obj, unsigned kind, uint32_t desc,
   if (desc == UINT32_MAX || b->status != PYL_OK) {
     return;
   }
-  if (!pyl_arena_fit(&r->a_rows, (uint64_t)r->n + 1, sizeof(struct pyl_root))) {
+  if (!pyl_vec_fit(&r->v_rows, (uint64_t)r->n + 1)) {
     pyl_rb_nomem(b);
     return;
   }
