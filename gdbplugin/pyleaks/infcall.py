@@ -137,6 +137,7 @@ def call(function, args=(), ret="unsigned long", name=None, long=False):
         raise exited_error() from None
     sig = interrupts.pending()
     if sig is not None and long:
+        interrupts.mark_reported()
         raise PyleaksError("interrupted by %s while %s ran in the target; "
                            "pyleaks stopped the call and the target carries "
                            "on as before" % (interrupts.name(sig), callee))

@@ -97,6 +97,16 @@ class catching:
         return False
 
 
+reported = False
+
+
+def mark_reported():
+    """A 'pyleaks:' line has said that a signal interrupted the run: say
+    it once."""
+    global reported
+    reported = True
+
+
 def wants_out():
     """The signal that asked gdb to go away (SIGTERM, SIGHUP, SIGQUIT), if
     one came: pyleaks then gives the target back entirely."""

@@ -238,6 +238,7 @@ class _Waiter:
             gdb.execute("maintenance flush register-cache", to_string=True)
         sig = interrupts.pending()
         if sig is not None:
+            interrupts.mark_reported()
             raise PyleaksError("interrupted by %s while waiting for a safe "
                                "point; the target carries on"
                                % interrupts.name(sig))

@@ -2,7 +2,7 @@
 
 import gdb
 
-from .. import api, session
+from .. import api, interrupts, session
 from ..errors import PyleaksError
 from . import ArgumentParser, command
 
@@ -27,4 +27,13 @@ def pyleaks_finish(args):
             session.failed = True
             gdb.write("%s\n" % exc, gdb.STDERR)
         gdb.execute("detach", to_string=True)
+    # A signal that came while finishing: everything is released, but the
+    # run was interrupted all the same.
+    sig = interrupts.pending()
+    if sig is not None and not interrupts.reported:
+        interrupts.mark_reported()
+        session.failed = True
+        gdb.write("pyleaks: interrupted by %s while finishing (the helper "
+                  "was unloaded and the process detached)\n"
+                  % interrupts.name(sig), gdb.STDERR)
     gdb.execute("quit %d" % (1 if session.failed else 0))
