@@ -8,6 +8,7 @@ pyl_engine_sources = \
 	helper/query/census.c \
 	helper/graph/chain.c helper/graph/chain.h \
 	helper/graph/csr.c helper/graph/csr.h helper/graph/heap.h \
+	helper/pyobj/code.c helper/pyobj/code.h \
 	helper/pyobj/decode.c helper/pyobj/decode.h \
 	helper/query/engine.c helper/query/engine.h \
 	helper/pyobj/facts.c helper/pyobj/facts.h helper/pyobj/facts_attrs.c helper/pyobj/facts_frames.c \

@@ -457,7 +457,7 @@ RULES.update({
     "tstate_tlocal_key_off": (_o(_TS, "threading_local_key"), V313, None),
     "tstate_tlocal_sentinel_off": (
         _o(_TS, "threading_local_sentinel"), V313, None),
-    "pyframe_back_off": (_o("PyFrameObject", "f_back"), None, V310),
+    "pyframe_back_off": (_o("PyFrameObject", "f_back"), None, None),
     "pyframe_code_off": (_o("PyFrameObject", "f_code"), None, V310),
     "pyframe_builtins_off": (_o("PyFrameObject", "f_builtins"), None, V310),
     "pyframe_globals_off": (_o("PyFrameObject", "f_globals"), None, V310),
@@ -467,7 +467,7 @@ RULES.update({
     "pyframe_stacktop_off": (_o("PyFrameObject", "f_stacktop"), None, V39),
     "pyframe_stackdepth_off": (
         _o("PyFrameObject", "f_stackdepth"), V310, V310),
-    "pyframe_trace_off": (_o("PyFrameObject", "f_trace"), None, V310),
+    "pyframe_trace_off": (_o("PyFrameObject", "f_trace"), None, None),
     "pyframe_gen_off": (_o("PyFrameObject", "f_gen"), None, V310),
     "pyframe_lasti_off": (_o("PyFrameObject", "f_lasti"), None, V310),
     "pyframe_localsplus_off": (
@@ -610,8 +610,6 @@ RULES.update({
     "lb_prop_name_off": (_o("propertyobject", "prop_name"), (3, 10), None),
     "lb_code_nfreevars_off": (_o("PyCodeObject", "co_nfreevars"), V311, None),
     "lb_frame_type": (_a("PyFrame_Type"), None, None),
-    "lb_frame_back_off": (_o("PyFrameObject", "f_back"), None, None),
-    "lb_frame_trace_off": (_o("PyFrameObject", "f_trace"), None, None),
     "lb_frame_iframe_off": (_o("PyFrameObject", "f_frame"), V311, None),
     "lb_gen_type": (_a("PyGen_Type"), None, None),
     "lb_coro_type": (_a("PyCoro_Type"), None, None),

@@ -12,8 +12,6 @@ enum {
   PYL_MAX_MEMBERS = 512,
   PYL_MAX_MEMBER_OFFSET = 1 << 16,
   PYL_MAX_KEYS = 1 << 16,    /* shared keys of a class */
-  PYL_DICT_PREHEADER = 24,   /* 3.11+: the managed dict pointer at obj-24 */
-  PYL_VALUES_PREHEADER = 32, /* 3.11: the values pointer at obj-32 */
   PYL_INLINE_VALUES_HDR = 8, /* 3.13 PyDictValues: 4 bytes, padded */
   PYL_UNICODE_ENTRY = 16,    /* split keys: {me_key, me_value} */
 };
@@ -76,10 +74,13 @@ void pyl_facts_attributes(struct facts *f, uint64_t obj, uint64_t type) {
     dictoffset_facts(f, obj, type);
     return;
   }
-  uint64_t dict_slot = obj - PYL_DICT_PREHEADER;
+  /* The pre-header comes before the PyGC_Head: {values, dict} on 3.11,
+   * {weakrefs, dict} from 3.12, so the managed dict is its last word. */
+  uint64_t preheader = obj - L->sizeof_gc_head - L->preheader_size;
+  uint64_t dict_slot = preheader + L->preheader_size - PYL_PTR;
   if (minor == 11) {
     pyl_fact_slot(f, dict_slot, F_TEXT, ".__dict__", 0);
-    cached_values(f, type, pyl_peek(c, obj - PYL_VALUES_PREHEADER), -1);
+    cached_values(f, type, pyl_peek(c, preheader), -1);
   } else if (minor == 12) {
     /* A tagged pointer: bit 0 set means split values (stored as the
      * values address - 1), else the dict. */

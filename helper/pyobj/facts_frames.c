@@ -1,13 +1,7 @@
 /* facts_frames.c — references of frames and generators, by local name. */
 #include "facts.h"
 
-enum {
-  PYL_MAX_SLOTS = 1 << 20, /* frame locals/stack entries we believe */
-};
-
-/* co_localspluskinds (3.11+) */
-#define PYL_CO_FAST_CELL 0x40
-#define PYL_CO_FAST_FREE 0x80
+#include "code.h"
 
 /* How the references of a frame are said: of a frame object, or of the
  * frame a generator, coroutine or async generator embeds. */
@@ -47,66 +41,17 @@ static const struct frame_words agen_words = {"ag_frame",
                                               "ag_frame cell",
                                               "(ag_frame evaluation stack)"};
 
-/* The name of local slot i of code, and whether it holds a cell. */
-static uint64_t slot_name(struct pyl_view *c, uint64_t code, int64_t i,
-                          bool *cell) {
-  const struct pyl_layout *L = c->L;
-  *cell = false;
-  if (pyl_layout_minor(L) >= 11) {
-    uint64_t kinds = pyl_peek(c, code + L->code_localspluskinds_off);
-    unsigned kind =
-        kinds != 0 ? pyl_peek_u8(c, kinds + L->bytes_sval_off + (uint64_t)i)
-                   : 0;
-    *cell = (kind & (PYL_CO_FAST_CELL | PYL_CO_FAST_FREE)) != 0;
-    return pyl_peek_item(c, pyl_peek(c, code + L->code_localsplusnames_off), i);
-  }
-  int64_t nlocals = pyl_peek_i32(c, code + L->code_nlocals_off);
-  if (i < nlocals) {
-    return pyl_peek_item(c, pyl_peek(c, code + L->code_varnames_off), i);
-  }
-  *cell = true;
-  uint64_t cells = pyl_peek(c, code + L->code_cellvars_off);
-  int64_t ncells = cells != 0 ? pyl_peek_i64(c, cells + L->ob_size_off) : 0;
-  if (i < nlocals + ncells) {
-    return pyl_peek_item(c, cells, i - nlocals);
-  }
-  return pyl_peek_item(c, pyl_peek(c, code + L->code_freevars_off),
-                       i - nlocals - ncells);
-}
-
-/* Local slots of code: 3.8-3.10 locals + cells + free variables, 3.11+
- * co_nlocalsplus. */
-static int64_t slot_count(struct pyl_view *c, uint64_t code) {
-  const struct pyl_layout *L = c->L;
-  if (code == 0 || pyl_peek_type(c, code) != L->code_type) {
-    return 0;
-  }
-  if (pyl_layout_minor(L) >= 11) {
-    return pyl_peek_i32(c, code + L->code_nlocalsplus_off);
-  }
-  int64_t n = pyl_peek_i32(c, code + L->code_nlocals_off);
-  for (uint64_t off = L->code_cellvars_off; off != 0;
-       off = off == L->code_cellvars_off ? L->code_freevars_off : 0) {
-    uint64_t names = pyl_peek(c, code + off);
-    n += names != 0 ? pyl_peek_i64(c, names + L->ob_size_off) : 0;
-  }
-  return n;
-}
-
 static void slot_facts(struct facts *f, uint64_t slots, uint64_t code,
                        int64_t n_stack_end, const struct frame_words *w) {
   struct pyl_view *c = f->c;
-  int64_t n = slot_count(c, code);
-  if (n < 0 || n > PYL_MAX_SLOTS) {
-    return;
-  }
-  for (int64_t i = 0; i < n; i++) {
-    bool cell = false;
-    uint64_t name = slot_name(c, code, i, &cell);
+  struct pyl_code_slots cs;
+  int64_t n = pyl_code_slots(c, code, &cs) ? cs.n : 0;
+  for (uint32_t i = 0; i < (uint32_t)n; i++) {
     pyl_fact_add(f, pyl_peek(c, slots + (uint64_t)i * PYL_PTR), F_NAMED,
-                 cell ? w->cell : w->local, name, 0);
+                 pyl_code_slot_is_cell(c, &cs, i) ? w->cell : w->local,
+                 pyl_code_slot_name(c, &cs, i), 0);
   }
-  for (int64_t i = n; i < n_stack_end && i < n + PYL_MAX_SLOTS; i++) {
+  for (int64_t i = n; i < n_stack_end && i < n + PYL_CODE_MAX_SLOTS; i++) {
     pyl_fact_add(f, pyl_peek(c, slots + (uint64_t)i * PYL_PTR), F_TEXT,
                  w->stack, 0, 0);
   }
@@ -133,8 +78,8 @@ static void iframe_facts(struct facts *f, uint64_t fr,
 void pyl_facts_frame(struct facts *f, uint64_t obj) {
   struct pyl_view *c = f->c;
   const struct pyl_layout *L = c->L;
-  pyl_fact_field(f, obj, L->lb_frame_back_off, "f_back");
-  pyl_fact_field(f, obj, L->lb_frame_trace_off, "f_trace");
+  pyl_fact_field(f, obj, L->pyframe_back_off, "f_back");
+  pyl_fact_field(f, obj, L->pyframe_trace_off, "f_trace");
   if (pyl_layout_minor(L) >= 11) {
     iframe_facts(f, pyl_peek(c, obj + L->lb_frame_iframe_off), &frame_words);
     return;
@@ -155,7 +100,8 @@ void pyl_facts_frame(struct facts *f, uint64_t obj) {
   } else if (L->pyframe_stackdepth_off != 0) {
     depth = pyl_peek_i32(c, obj + L->pyframe_stackdepth_off);
   }
-  int64_t n = slot_count(c, code);
+  struct pyl_code_slots cs;
+  int64_t n = pyl_code_slots(c, code, &cs) ? cs.n : 0;
   if (stack != slots + (uint64_t)n * PYL_PTR) {
     depth = 0; /* not laid out as expected: name only the locals */
   }

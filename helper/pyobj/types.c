@@ -164,23 +164,26 @@ static uint8_t size_rule(struct pyl_view *c, uint64_t addr, const void *p,
  * n_fields (hidden fields included, as structseq_traverse visits them). */
 static uint32_t structseq_fields(struct pyl_view *c, const void *p) {
   enum {
-    MEMBER_SIZE = 40, /* PyMemberDef: name, type, offset, flags, doc */
-    MEMBER_TYPE = 8,
-    MEMBER_OFFSET = 16,
-    T_OBJECT = 6,
+    T_OBJECT = 6, /* a macro: not in DWARF */
     MAX_MEMBERS = 1024,
   };
   const struct pyl_layout *L = c->L;
+  uint64_t size = L->lb_member_size;
+  /* every field read below must lie inside one PyMemberDef */
+  if (size < L->lb_member_name_off + sizeof(uint64_t) ||
+      size < L->lb_member_type_off + sizeof(uint32_t) ||
+      size < L->lb_member_offset_off + sizeof(int64_t)) {
+    return 0;
+  }
   uint64_t members = L->tp_members_off ? pyl_ld_u64(p, L->tp_members_off) : 0;
   uint32_t nfields = 0;
   for (uint32_t i = 0; members != 0 && i < MAX_MEMBERS; i++) {
-    const void *m =
-        pyl_mem_ptr(&c->mem, members + (uint64_t)i * MEMBER_SIZE, MEMBER_SIZE);
-    if (m == NULL || pyl_ld_u64(m, 0) == 0) {
+    const void *m = pyl_mem_ptr(&c->mem, members + (uint64_t)i * size, size);
+    if (m == NULL || pyl_ld_u64(m, L->lb_member_name_off) == 0) {
       break;
     }
-    int64_t off = pyl_ld_i64(m, MEMBER_OFFSET);
-    if (pyl_ld_u32(m, MEMBER_TYPE) == T_OBJECT &&
+    int64_t off = pyl_ld_i64(m, L->lb_member_offset_off);
+    if (pyl_ld_u32(m, L->lb_member_type_off) == T_OBJECT &&
         off >= (int64_t)L->tuple_ob_item_off) {
       uint64_t idx = ((uint64_t)off - L->tuple_ob_item_off) / sizeof(uint64_t);
       if (idx < MAX_MEMBERS && idx + 1 > nfields) {

@@ -1,6 +1,7 @@
 /* frames.c — thread states and the frames they run, 3.8-3.13. */
 #include "frames.h"
 
+#include "code.h"
 #include "heap.h"
 #include "peek.h"
 #include "keyrepr.h"
@@ -8,26 +9,20 @@
 #include "pystr.h"
 
 enum {
-  PYL_MAX_FRAMES = 1 << 16,    /* deeper than any recursion limit */
-  PYL_MAX_SLOTS = 1 << 20,     /* locals + cells + frees of a code object */
-  PYL_MAX_LINETABLE = 1 << 24, /* bytes of a line table we read */
-  PYL_OWNED_BY_GENERATOR = 1,  /* _PyInterpreterFrame.owner, 3.11+ */
-  PYL_OWNED_BY_CSTACK = 3,     /* 3.12+ shim frames */
-  PYL_FAST_CELL = 0x40,        /* co_localspluskinds bits, 3.11+ */
-  PYL_FAST_FREE = 0x80,
-  PYL_CODEUNIT = 2, /* sizeof(_Py_CODEUNIT) */
+  PYL_MAX_FRAMES = 1 << 16,           /* deeper than any recursion limit */
+  PYL_MAX_SLOTS = PYL_CODE_MAX_SLOTS, /* and stack entries */
+  PYL_MAX_LINETABLE = 1 << 24,        /* bytes of a line table we read */
+  PYL_OWNED_BY_GENERATOR = 1,         /* _PyInterpreterFrame.owner, 3.11+ */
+  PYL_OWNED_BY_CSTACK = 3,            /* 3.12+ shim frames */
+  PYL_CODEUNIT = 2,                   /* sizeof(_Py_CODEUNIT) */
   PYL_FILE_BUF = 512,
 };
 
 /* What the walk needs of a code object. */
 struct code {
   uint64_t addr;
-  uint64_t names[3]; /* 3.8-3.10 varnames, cellvars, freevars; 3.11+
-                        localsplusnames in names[0] */
-  uint32_t count[3]; /* how many slots each names */
-  uint32_t nslots;   /* localsplus entries that are variables */
+  struct pyl_code_slots slots;
   uint32_t stacksize;
-  uint64_t kinds; /* 3.11+: address of the co_localspluskinds bytes */
   int64_t firstlineno;
   uint64_t linetable; /* bytes object */
 };
@@ -56,10 +51,6 @@ static uint32_t var_size(struct pyl_view *c, uint64_t obj) {
     return 0;
   }
   return (uint32_t)n;
-}
-
-static uint64_t tuple_item(struct pyl_view *c, uint64_t tuple, uint32_t i) {
-  return pyl_peek(c, tuple + c->L->tuple_ob_item_off + (uint64_t)i * PYL_PTR);
 }
 
 /* --- threads -------------------------------------------------------------- */
@@ -140,61 +131,15 @@ static bool read_code(struct pyl_view *c, uint64_t addr, struct code *co) {
     return false;
   }
   *co = (struct code){.addr = addr};
+  if (!pyl_code_slots(c, addr, &co->slots)) {
+    return false;
+  }
   co->stacksize = (uint32_t)rd32(c, addr + L->code_stacksize_off);
   co->firstlineno = rd32(c, addr + L->code_firstlineno_off);
-  if (iframes(L)) {
-    int32_t n = rd32(c, addr + L->code_nlocalsplus_off);
-    co->names[0] = pyl_peek(c, addr + L->code_localsplusnames_off);
-    co->kinds = pyl_peek(c, addr + L->code_localspluskinds_off);
-    co->count[0] = n < 0 ? 0 : (uint32_t)n;
-    co->nslots = co->count[0];
-    co->linetable = pyl_peek(c, addr + L->code_linetable_off);
-    if (var_size(c, co->names[0]) < co->nslots ||
-        var_size(c, co->kinds) < co->nslots) {
-      return false;
-    }
-    co->kinds += L->bytes_sval_off;
-  } else {
-    int32_t n = rd32(c, addr + L->code_nlocals_off);
-    co->names[0] = pyl_peek(c, addr + L->code_varnames_off);
-    co->names[1] = pyl_peek(c, addr + L->code_cellvars_off);
-    co->names[2] = pyl_peek(c, addr + L->code_freevars_off);
-    co->count[0] = n < 0 ? 0 : (uint32_t)n;
-    co->count[1] = var_size(c, co->names[1]);
-    co->count[2] = var_size(c, co->names[2]);
-    co->nslots = co->count[0] + co->count[1] + co->count[2];
-    co->linetable =
-        pyl_peek(c, addr + (L->code_lnotab_off != 0 ? L->code_lnotab_off
-                                                    : L->code_linetable_off));
-    if (var_size(c, co->names[0]) < co->count[0]) {
-      return false;
-    }
-  }
-  return co->nslots <= PYL_MAX_SLOTS && co->stacksize <= PYL_MAX_SLOTS;
-}
-
-/* The str naming localsplus slot i. */
-static uint64_t slot_name(struct pyl_view *c, const struct code *co,
-                          uint32_t i) {
-  for (int k = 0; k < 3; k++) {
-    if (i < co->count[k]) {
-      return tuple_item(c, co->names[k], i);
-    }
-    i -= co->count[k];
-  }
-  return 0;
-}
-
-/* Whether slot i is a cell or free variable (it then holds a cell once
- * the frame has started). */
-static bool slot_is_cell(struct pyl_view *c, const struct code *co,
-                         uint32_t i) {
-  if (!iframes(c->L)) {
-    return i >= co->count[0];
-  }
-  uint8_t kind = 0;
-  return pyl_read_u8(&c->mem, co->kinds + i, &kind) &&
-         (kind & (PYL_FAST_CELL | PYL_FAST_FREE)) != 0;
+  co->linetable =
+      pyl_peek(c, addr + (L->code_lnotab_off != 0 ? L->code_lnotab_off
+                                                  : L->code_linetable_off));
+  return co->stacksize <= PYL_MAX_SLOTS;
 }
 
 static int64_t code_line(struct pyl_view *c, const struct code *co,
@@ -267,23 +212,24 @@ static void emit(struct walk *w, uint64_t value, uint64_t name, unsigned kind,
   w->v->slot(w->v->arg, &w->fr, &s);
 }
 
-/* The variables of a frame: localsplus[0..nslots) at `base`.  A cell or
+/* The variables of a frame: localsplus[0..slots.n) at `base`.  A cell or
  * free variable reports its cell and, as a root, the value inside. */
 static void variables(struct walk *w, const struct code *co, uint64_t base,
                       bool counted) {
   struct pyl_view *c = w->c;
   const uint64_t *slots =
-      pyl_mem_ptr(&c->mem, base, (uint64_t)co->nslots * PYL_PTR);
+      pyl_mem_ptr(&c->mem, base, (uint64_t)co->slots.n * PYL_PTR);
   if (slots == NULL) {
     return;
   }
-  for (uint32_t i = 0; i < co->nslots; i++) {
+  for (uint32_t i = 0; i < co->slots.n; i++) {
     uint64_t v = pyl_ld_u64(slots, (uint64_t)i * PYL_PTR);
     if (v == 0) {
       continue;
     }
-    uint64_t name = slot_name(c, co, i);
-    if (slot_is_cell(c, co, i) && has_type(c, v, c->L->cell_type)) {
+    uint64_t name = pyl_code_slot_name(c, &co->slots, i);
+    if (pyl_code_slot_is_cell(c, &co->slots, i) &&
+        has_type(c, v, c->L->cell_type)) {
       emit(w, v, name, PYL_SLOT_CELL_OBJ, counted, true);
       emit(w, pyl_peek(c, v + c->L->cell_ref_off), name, PYL_SLOT_CELL, false,
            true);
@@ -404,10 +350,10 @@ static void iframe_slots(struct walk *w, const void *p, const struct code *co,
   bool gen = owner == PYL_OWNED_BY_GENERATOR;
   bool counted = !(gen && top >= 0);
   variables(w, co, base, counted);
-  uint64_t first = base + (uint64_t)co->nslots * PYL_PTR;
-  if (top >= 0 && (uint32_t)top > co->nslots &&
-      (uint32_t)top - co->nslots <= co->stacksize) {
-    stack(w, first, (uint32_t)top - co->nslots, counted, false);
+  uint64_t first = base + (uint64_t)co->slots.n * PYL_PTR;
+  if (top >= 0 && (uint32_t)top > co->slots.n &&
+      (uint32_t)top - co->slots.n <= co->stacksize) {
+    stack(w, first, (uint32_t)top - co->slots.n, counted, false);
   } else if (top < 0) {
     stack(w, first, co->stacksize, false, true);
   }
