@@ -153,8 +153,7 @@ static enum part_kind part_of(struct pyl_view *c, uint64_t owner, uint64_t part,
     return PART_NONE;
   }
   if (derives(c, type, L->module_type)) {
-    return slot_is(c, owner, L->lb_module_dict_off, part) ? PART_DICT
-                                                          : PART_NONE;
+    return slot_is(c, owner, L->module_dict_off, part) ? PART_DICT : PART_NONE;
   }
   if ((flags & PYL_TPF_TYPE_SUBCLASS) != 0) {
     *name = slot_is(c, owner, L->type_mro_off, part)     ? "__mro__"
@@ -166,23 +165,22 @@ static enum part_kind part_of(struct pyl_view *c, uint64_t owner, uint64_t part,
   }
   if (type == L->lb_function_type) {
     *name = "__defaults__";
-    return slot_is(c, owner, L->lb_func_defaults_off, part) ? PART_TUPLE
-           : slot_is(c, owner, L->lb_func_kwdefaults_off, part)
-               ? PART_KWDEFAULTS
-           : slot_is(c, owner, L->lb_func_closure_off, part) ? PART_CLOSURE
+    return slot_is(c, owner, L->func_defaults_off, part)     ? PART_TUPLE
+           : slot_is(c, owner, L->func_kwdefaults_off, part) ? PART_KWDEFAULTS
+           : slot_is(c, owner, L->func_closure_off, part)    ? PART_CLOSURE
                                                              : PART_NONE;
   }
   if ((flags & PYL_TPF_BASE_EXC_SUBCLASS) != 0 &&
-      slot_is(c, owner, L->lb_exc_args_off, part)) {
+      slot_is(c, owner, L->exc_args_off, part)) {
     *name = "args";
     return PART_TUPLE;
   }
-  bool gen = type == L->lb_gen_type || type == L->lb_coro_type ||
-             type == L->lb_asyncgen_type;
-  if (gen && slot_is(c, owner, L->lb_gi_frame_off, part)) {
-    *name = type == L->lb_gen_type    ? "gi_frame"
-            : type == L->lb_coro_type ? "cr_frame"
-                                      : "ag_frame";
+  bool gen =
+      type == L->gen_type || type == L->coro_type || type == L->asyncgen_type;
+  if (gen && slot_is(c, owner, L->gen_frame_off, part)) {
+    *name = type == L->gen_type    ? "gi_frame"
+            : type == L->coro_type ? "cr_frame"
+                                   : "ag_frame";
     return PART_FRAME;
   }
   return instance_dict_is(c, owner, type, part) ? PART_DICT : PART_NONE;

@@ -35,7 +35,7 @@ static void tuple_facts(struct facts *f, uint64_t obj, uint64_t prev) {
   const struct pyl_layout *L = c->L;
   int64_t n = pyl_peek_i64(c, obj + L->ob_size_off);
   bool closure = prev != 0 && pyl_peek_type(c, prev) == L->lb_function_type &&
-                 pyl_peek(c, prev + L->lb_func_closure_off) == obj;
+                 pyl_peek(c, prev + L->func_closure_off) == obj;
   if (!closure) {
     items(f, obj + L->tuple_ob_item_off, n);
     return;
@@ -75,18 +75,18 @@ static void deque_facts(struct facts *f, uint64_t obj) {
   struct pyl_view *c = f->c;
   const struct pyl_layout *L = c->L;
   int64_t n = pyl_peek_i64(c, obj + L->ob_size_off);
-  uint64_t block = pyl_peek(c, obj + L->lb_deque_leftblock_off);
-  int64_t i = pyl_peek_i64(c, obj + L->lb_deque_leftindex_off);
-  int64_t len = (int64_t)L->lb_deque_blocklen;
+  uint64_t block = pyl_peek(c, obj + L->deque_leftblock_off);
+  int64_t i = pyl_peek_i64(c, obj + L->deque_leftindex_off);
+  int64_t len = (int64_t)L->deque_blocklen;
   if (n < 0 || n > PYL_MAX_ITEMS || len <= 0 || i < 0 || i >= len) {
     return;
   }
   for (int64_t k = 0; k < n && block != 0; k++) {
     pyl_fact_add(
-        f, pyl_peek(c, block + L->lb_deque_data_off + (uint64_t)i * PYL_PTR),
+        f, pyl_peek(c, block + L->deque_block_data_off + (uint64_t)i * PYL_PTR),
         F_INDEX, NULL, 0, (uint32_t)k);
     if (++i == len) {
-      block = pyl_peek(c, block + L->lb_deque_rightlink_off);
+      block = pyl_peek(c, block + L->deque_block_rightlink_off);
       i = 0;
     }
   }
@@ -96,16 +96,16 @@ static void deque_facts(struct facts *f, uint64_t obj) {
 static void lru_facts(struct facts *f, uint64_t obj) {
   struct pyl_view *c = f->c;
   const struct pyl_layout *L = c->L;
-  pyl_fact_field(f, obj, L->lb_lru_cache_off, "cache");
-  pyl_fact_field(f, obj, L->lb_lru_func_off, "__wrapped__");
-  pyl_fact_field(f, obj, L->lb_lru_dict_off, ".__dict__");
-  uint64_t link = pyl_peek(c, obj + L->lb_lru_elem_next_off);
+  pyl_fact_field(f, obj, L->lru_cache_off, "cache");
+  pyl_fact_field(f, obj, L->lru_func_off, "__wrapped__");
+  pyl_fact_field(f, obj, L->lru_dict_off, ".__dict__");
+  uint64_t link = pyl_peek(c, obj + L->lru_elem_next_off);
   for (uint32_t k = 0; link != obj && link != 0 && k < PYL_MAX_LINKS; k++) {
-    pyl_fact_add(f, pyl_peek(c, link + L->lb_lru_elem_key_off), F_TEXT,
+    pyl_fact_add(f, pyl_peek(c, link + L->lru_elem_key_off), F_TEXT,
                  "cache key", 0, 0);
-    pyl_fact_add(f, pyl_peek(c, link + L->lb_lru_elem_result_off), F_TEXT,
+    pyl_fact_add(f, pyl_peek(c, link + L->lru_elem_result_off), F_TEXT,
                  "cached result", 0, 0);
-    link = pyl_peek(c, link + L->lb_lru_elem_next_off);
+    link = pyl_peek(c, link + L->lru_elem_next_off);
   }
 }
 
@@ -113,19 +113,19 @@ static void lru_facts(struct facts *f, uint64_t obj) {
 
 static void function_facts(struct facts *f, uint64_t obj) {
   const struct pyl_layout *L = f->c->L;
-  pyl_fact_field(f, obj, L->lb_func_code_off, "__code__");
-  pyl_fact_field(f, obj, L->lb_func_globals_off, "__globals__");
-  pyl_fact_field(f, obj, L->lb_func_builtins_off, "__builtins__");
-  pyl_fact_field(f, obj, L->lb_func_name_off, "__name__");
+  pyl_fact_field(f, obj, L->func_code_off, "__code__");
+  pyl_fact_field(f, obj, L->func_globals_off, "__globals__");
+  pyl_fact_field(f, obj, L->func_builtins_off, "__builtins__");
+  pyl_fact_field(f, obj, L->func_name_off, "__name__");
   pyl_fact_field(f, obj, L->lb_func_qualname_off, "__qualname__");
-  pyl_fact_field(f, obj, L->lb_func_module_off, "__module__");
-  pyl_fact_field(f, obj, L->lb_func_defaults_off, "__defaults__");
-  pyl_fact_field(f, obj, L->lb_func_kwdefaults_off, "__kwdefaults__");
-  pyl_fact_field(f, obj, L->lb_func_doc_off, "__doc__");
-  pyl_fact_field(f, obj, L->lb_func_dict_off, "__dict__");
-  pyl_fact_field(f, obj, L->lb_func_closure_off, "__closure__");
-  pyl_fact_field(f, obj, L->lb_func_annotations_off, "__annotations__");
-  pyl_fact_field(f, obj, L->lb_func_typeparams_off, "__type_params__");
+  pyl_fact_field(f, obj, L->func_module_off, "__module__");
+  pyl_fact_field(f, obj, L->func_defaults_off, "__defaults__");
+  pyl_fact_field(f, obj, L->func_kwdefaults_off, "__kwdefaults__");
+  pyl_fact_field(f, obj, L->func_doc_off, "__doc__");
+  pyl_fact_field(f, obj, L->func_dict_off, "__dict__");
+  pyl_fact_field(f, obj, L->func_closure_off, "__closure__");
+  pyl_fact_field(f, obj, L->func_annotations_off, "__annotations__");
+  pyl_fact_field(f, obj, L->func_typeparams_off, "__type_params__");
 }
 
 static void type_facts(struct facts *f, uint64_t obj) {
@@ -136,18 +136,18 @@ static void type_facts(struct facts *f, uint64_t obj) {
   pyl_fact_field(f, obj, L->type_bases_off, "__bases__");
   pyl_fact_field(f, obj, L->tp_base_off, "__base__");
   if ((pyl_peek_flags(c, obj) & PYL_TPF_HEAPTYPE) != 0) {
-    pyl_fact_field(f, obj, L->lb_ht_module_off, "(module that defined it)");
+    pyl_fact_field(f, obj, L->ht_module_off, "(module that defined it)");
   }
 }
 
 static void exception_facts(struct facts *f, uint64_t obj) {
   const struct pyl_layout *L = f->c->L;
-  pyl_fact_field(f, obj, L->lb_exc_dict_off, ".__dict__");
-  pyl_fact_field(f, obj, L->lb_exc_args_off, "args");
-  pyl_fact_field(f, obj, L->lb_exc_notes_off, "__notes__");
-  pyl_fact_field(f, obj, L->lb_exc_traceback_off, "__traceback__");
-  pyl_fact_field(f, obj, L->lb_exc_context_off, "__context__");
-  pyl_fact_field(f, obj, L->lb_exc_cause_off, "__cause__");
+  pyl_fact_field(f, obj, L->exc_dict_off, ".__dict__");
+  pyl_fact_field(f, obj, L->exc_args_off, "args");
+  pyl_fact_field(f, obj, L->exc_notes_off, "__notes__");
+  pyl_fact_field(f, obj, L->exc_traceback_off, "__traceback__");
+  pyl_fact_field(f, obj, L->exc_context_off, "__context__");
+  pyl_fact_field(f, obj, L->exc_cause_off, "__cause__");
 }
 
 static bool type_named(struct pyl_view *c, uint64_t type, const char *name) {
@@ -175,39 +175,39 @@ static void base_facts(struct facts *f, uint64_t obj, uint64_t type,
     } else if (type == L->frozenset_type) {
       set_facts(f, obj, "member of frozenset");
     } else if (type == L->module_type) {
-      pyl_fact_field(f, obj, L->lb_module_dict_off, ".__dict__");
+      pyl_fact_field(f, obj, L->module_dict_off, ".__dict__");
     } else if (type == L->type_type) {
       type_facts(f, obj);
     } else if (type == L->lb_function_type) {
       function_facts(f, obj);
-    } else if (type == L->lb_method_type) {
-      pyl_fact_field(f, obj, L->lb_method_func_off, "__func__");
-      pyl_fact_field(f, obj, L->lb_method_self_off, "__self__");
-    } else if (type == L->lb_cfunction_type) {
-      pyl_fact_field(f, obj, L->lb_cfunc_self_off, "__self__");
-      pyl_fact_field(f, obj, L->lb_cfunc_module_off, "__module__");
+    } else if (type == L->method_type) {
+      pyl_fact_field(f, obj, L->method_func_off, "__func__");
+      pyl_fact_field(f, obj, L->method_self_off, "__self__");
+    } else if (type == L->cfunction_type) {
+      pyl_fact_field(f, obj, L->cfunc_self_off, "__self__");
+      pyl_fact_field(f, obj, L->cfunc_module_off, "__module__");
     } else if (type == L->cell_type) {
       pyl_fact_field(f, obj, L->cell_ref_off, "cell_contents");
-    } else if (type == L->lb_classmethod_type) {
-      pyl_fact_field(f, obj, L->lb_cm_callable_off, "__func__");
-      pyl_fact_field(f, obj, L->lb_cm_dict_off, "__dict__");
-    } else if (type == L->lb_staticmethod_type) {
-      pyl_fact_field(f, obj, L->lb_sm_callable_off, "__func__");
-      pyl_fact_field(f, obj, L->lb_sm_dict_off, "__dict__");
-    } else if (type == L->lb_property_type) {
-      pyl_fact_field(f, obj, L->lb_prop_get_off, "fget");
-      pyl_fact_field(f, obj, L->lb_prop_set_off, "fset");
-      pyl_fact_field(f, obj, L->lb_prop_del_off, "fdel");
-      pyl_fact_field(f, obj, L->lb_prop_doc_off, "__doc__");
-      pyl_fact_field(f, obj, L->lb_prop_name_off, "__name__");
-    } else if (type == L->lb_frame_type) {
+    } else if (type == L->classmethod_type) {
+      pyl_fact_field(f, obj, L->classmethod_callable_off, "__func__");
+      pyl_fact_field(f, obj, L->classmethod_dict_off, "__dict__");
+    } else if (type == L->staticmethod_type) {
+      pyl_fact_field(f, obj, L->staticmethod_callable_off, "__func__");
+      pyl_fact_field(f, obj, L->staticmethod_dict_off, "__dict__");
+    } else if (type == L->property_type) {
+      pyl_fact_field(f, obj, L->property_get_off, "fget");
+      pyl_fact_field(f, obj, L->property_set_off, "fset");
+      pyl_fact_field(f, obj, L->property_del_off, "fdel");
+      pyl_fact_field(f, obj, L->property_doc_off, "__doc__");
+      pyl_fact_field(f, obj, L->property_name_off, "__name__");
+    } else if (type == L->frame_type) {
       pyl_facts_frame(f, obj);
-    } else if (type == L->lb_gen_type || type == L->lb_coro_type ||
-               type == L->lb_asyncgen_type) {
+    } else if (type == L->gen_type || type == L->coro_type ||
+               type == L->asyncgen_type) {
       pyl_facts_gen(f, obj);
-    } else if (type == L->lb_traceback_type) {
-      pyl_fact_field(f, obj, L->lb_tb_next_off, "tb_next");
-      pyl_fact_field(f, obj, L->lb_tb_frame_off, "tb_frame");
+    } else if (type == L->traceback_type) {
+      pyl_fact_field(f, obj, L->traceback_next_off, "tb_next");
+      pyl_fact_field(f, obj, L->traceback_frame_off, "tb_frame");
     } else if (type_named(c, type, "collections.deque")) {
       deque_facts(f, obj);
     } else if (type_named(c, type, "functools._lru_cache_wrapper")) {

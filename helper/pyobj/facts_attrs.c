@@ -26,7 +26,7 @@ static void cached_values(struct facts *f, uint64_t type, uint64_t values,
                           int64_t count) {
   struct pyl_view *c = f->c;
   const struct pyl_layout *L = c->L;
-  uint64_t keys = pyl_peek(c, type + L->lb_ht_cached_keys_off);
+  uint64_t keys = pyl_peek(c, type + L->ht_cached_keys_off);
   if (keys == 0 || values == 0) {
     return;
   }
@@ -49,10 +49,10 @@ static void cached_values(struct facts *f, uint64_t type, uint64_t values,
 static void dictoffset_facts(struct facts *f, uint64_t obj, uint64_t type) {
   struct pyl_view *c = f->c;
   const struct pyl_layout *L = c->L;
-  if (L->lb_tp_dictoffset_off == 0) {
+  if (L->tp_dictoffset_off == 0) {
     return; /* a layout without it (never 0 in a PyTypeObject) */
   }
-  int64_t off = pyl_peek_i64(c, type + L->lb_tp_dictoffset_off);
+  int64_t off = pyl_peek_i64(c, type + L->tp_dictoffset_off);
   if (off < 0) {
     int64_t size = pyl_peek_i64(c, obj + L->ob_size_off);
     size = size < 0 ? -size : size;
@@ -108,19 +108,19 @@ void pyl_facts_attributes(struct facts *f, uint64_t obj, uint64_t type) {
 void pyl_facts_members(struct facts *f, uint64_t obj, uint64_t type) {
   struct pyl_view *c = f->c;
   const struct pyl_layout *L = c->L;
-  if (L->lb_member_size == 0 || L->tp_members_off == 0) {
+  if (L->sizeof_member_def == 0 || L->tp_members_off == 0) {
     return;
   }
   for (unsigned d = 0; type != 0 && d < PYL_MAX_BASES; d++) {
     uint64_t m = pyl_peek(c, type + L->tp_members_off);
     for (unsigned j = 0; m != 0 && j < PYL_MAX_MEMBERS; j++) {
-      uint64_t def = m + j * L->lb_member_size;
-      uint64_t name = pyl_peek(c, def + L->lb_member_name_off);
+      uint64_t def = m + j * L->sizeof_member_def;
+      uint64_t name = pyl_peek(c, def + L->member_name_off);
       if (name == 0) {
         break;
       }
-      int32_t kind = pyl_peek_i32(c, def + L->lb_member_type_off);
-      int64_t off = pyl_peek_i64(c, def + L->lb_member_offset_off);
+      int32_t kind = pyl_peek_i32(c, def + L->member_type_off);
+      int64_t off = pyl_peek_i64(c, def + L->member_offset_off);
       if ((kind == PYL_T_OBJECT || kind == PYL_T_OBJECT_EX) && off > 0 &&
           off < PYL_MAX_MEMBER_OFFSET) {
         /* __slots__ read as attributes; builtin members as fields. */

@@ -81,7 +81,7 @@ void pyl_facts_frame(struct facts *f, uint64_t obj) {
   pyl_fact_field(f, obj, L->pyframe_back_off, "f_back");
   pyl_fact_field(f, obj, L->pyframe_trace_off, "f_trace");
   if (pyl_layout_minor(L) >= 11) {
-    iframe_facts(f, pyl_peek(c, obj + L->lb_frame_iframe_off), &frame_words);
+    iframe_facts(f, pyl_peek(c, obj + L->pyframe_frame_off), &frame_words);
     return;
   }
   pyl_fact_field(f, obj, L->pyframe_code_off, "f_code");
@@ -112,25 +112,25 @@ void pyl_facts_gen(struct facts *f, uint64_t obj) {
   struct pyl_view *c = f->c;
   const struct pyl_layout *L = c->L;
   uint64_t type = pyl_peek_type(c, obj);
-  const struct frame_words *w = type == L->lb_gen_type    ? &gen_words
-                                : type == L->lb_coro_type ? &coro_words
-                                                          : &agen_words;
-  pyl_fact_field(f, obj, L->lb_gi_name_off, "__name__");
-  pyl_fact_field(f, obj, L->lb_gi_qualname_off, "__qualname__");
-  pyl_fact_field(f, obj, L->lb_gi_code_off, w->code);
-  pyl_fact_field(f, obj, L->lb_gi_frame_off, w->frame_obj);
+  const struct frame_words *w = type == L->gen_type    ? &gen_words
+                                : type == L->coro_type ? &coro_words
+                                                       : &agen_words;
+  pyl_fact_field(f, obj, L->gen_name_off, "__name__");
+  pyl_fact_field(f, obj, L->gen_qualname_off, "__qualname__");
+  pyl_fact_field(f, obj, L->gen_code_off, w->code);
+  pyl_fact_field(f, obj, L->gen_frame_off, w->frame_obj);
   /* exc_value is at offset 0 of the state on 3.11+: pyl_fact_slot. */
-  pyl_fact_slot(f, obj + L->lb_gi_exc_value_off, F_TEXT,
+  pyl_fact_slot(f, obj + L->gen_exc_value_off, F_TEXT,
                 "(exception being handled)", 0);
-  if (L->lb_gi_iframe_off != 0) {
-    iframe_facts(f, obj + L->lb_gi_iframe_off, w);
+  if (L->gen_iframe_off != 0) {
+    iframe_facts(f, obj + L->gen_iframe_off, w);
   }
 }
 
 /* The name of free variable i of a function's code. */
 uint64_t pyl_freevar_name(struct pyl_view *c, uint64_t func, int64_t i) {
   const struct pyl_layout *L = c->L;
-  uint64_t code = pyl_peek(c, func + L->lb_func_code_off);
+  uint64_t code = pyl_peek(c, func + L->func_code_off);
   if (code == 0 || pyl_peek_type(c, code) != L->code_type) {
     return 0;
   }
@@ -138,7 +138,7 @@ uint64_t pyl_freevar_name(struct pyl_view *c, uint64_t func, int64_t i) {
     return pyl_peek_item(c, pyl_peek(c, code + L->code_freevars_off), i);
   }
   int64_t n = pyl_peek_i32(c, code + L->code_nlocalsplus_off);
-  int64_t nfree = pyl_peek_i32(c, code + L->lb_code_nfreevars_off);
+  int64_t nfree = pyl_peek_i32(c, code + L->code_nfreevars_off);
   return pyl_peek_item(c, pyl_peek(c, code + L->code_localsplusnames_off),
                        n - nfree + i);
 }

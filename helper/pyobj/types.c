@@ -168,22 +168,22 @@ static uint32_t structseq_fields(struct pyl_view *c, const void *p) {
     MAX_MEMBERS = 1024,
   };
   const struct pyl_layout *L = c->L;
-  uint64_t size = L->lb_member_size;
+  uint64_t size = L->sizeof_member_def;
   /* every field read below must lie inside one PyMemberDef */
-  if (size < L->lb_member_name_off + sizeof(uint64_t) ||
-      size < L->lb_member_type_off + sizeof(uint32_t) ||
-      size < L->lb_member_offset_off + sizeof(int64_t)) {
+  if (size < L->member_name_off + sizeof(uint64_t) ||
+      size < L->member_type_off + sizeof(uint32_t) ||
+      size < L->member_offset_off + sizeof(int64_t)) {
     return 0;
   }
   uint64_t members = L->tp_members_off ? pyl_ld_u64(p, L->tp_members_off) : 0;
   uint32_t nfields = 0;
   for (uint32_t i = 0; members != 0 && i < MAX_MEMBERS; i++) {
     const void *m = pyl_mem_ptr(&c->mem, members + (uint64_t)i * size, size);
-    if (m == NULL || pyl_ld_u64(m, L->lb_member_name_off) == 0) {
+    if (m == NULL || pyl_ld_u64(m, L->member_name_off) == 0) {
       break;
     }
-    int64_t off = pyl_ld_i64(m, L->lb_member_offset_off);
-    if (pyl_ld_u32(m, L->lb_member_type_off) == T_OBJECT &&
+    int64_t off = pyl_ld_i64(m, L->member_offset_off);
+    if (pyl_ld_u32(m, L->member_type_off) == T_OBJECT &&
         off >= (int64_t)L->tuple_ob_item_off) {
       uint64_t idx = ((uint64_t)off - L->tuple_ob_item_off) / sizeof(uint64_t);
       if (idx < MAX_MEMBERS && idx + 1 > nfields) {

@@ -160,8 +160,8 @@ static void unreachable(struct pyl_call *call, struct pyl_target_info *info,
     return;
   }
   uint32_t enabled = 0;
-  if (c->v.L->lb_gc_enabled_addr != 0 &&
-      pyl_read_u32(&c->v.mem, c->v.L->lb_gc_enabled_addr, &enabled)) {
+  if (c->v.L->gc_enabled_addr != 0 &&
+      pyl_read_u32(&c->v.mem, c->v.L->gc_enabled_addr, &enabled)) {
     info->gc_enabled = enabled != 0;
   }
   info->cycle_group = u.cycle_group;

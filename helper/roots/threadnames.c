@@ -30,14 +30,14 @@ void pyl_thread_lookup_name(struct pyl_view *c, uint64_t interp,
                             struct pyl_thread *t) {
   const struct pyl_layout *L = c->L;
   t->name[0] = '\0';
-  if (L->interp_modules_offset == 0 || L->lb_module_dict_off == 0) {
+  if (L->interp_modules_offset == 0 || L->module_dict_off == 0) {
     return;
   }
   uint64_t modules = pyl_peek(c, interp + L->interp_modules_offset);
   uint64_t threading =
       modules != 0 ? pyl_dict_get_str(c, modules, "threading") : 0;
   uint64_t globals =
-      threading != 0 ? pyl_peek(c, threading + L->lb_module_dict_off) : 0;
+      threading != 0 ? pyl_peek(c, threading + L->module_dict_off) : 0;
   uint64_t active = globals != 0 ? pyl_dict_get_str(c, globals, "_active") : 0;
   if (active == 0 || pyl_peek_type(c, active) != L->dict_type) {
     return;
