@@ -183,6 +183,10 @@ RULES = {
     "dk_nentries_off": (_o("PyDictKeysObject", "dk_nentries"), None, None),
     "dk_indices_off": (_o("PyDictKeysObject", "dk_indices"), None, None),
     "sizeof_dict_keys": (_s("PyDictKeysObject"), None, None),
+    "dict_values_values_off": (_o("PyDictValues", "values"), (3, 13), None),
+    "dict_values_capacity_off": (
+        _o("PyDictValues", "capacity"), (3, 13), None),
+    "dict_values_valid_off": (_o("PyDictValues", "valid"), (3, 13), None),
     "list_ob_item_off": (_o("PyListObject", "ob_item"), None, None),
     "list_allocated_off": (_o("PyListObject", "allocated"), None, None),
     "tuple_ob_item_off": (_o("PyTupleObject", "ob_item"), None, None),

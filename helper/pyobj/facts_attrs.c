@@ -11,9 +11,8 @@ enum {
   PYL_T_OBJECT_EX = 16,
   PYL_MAX_MEMBERS = 512,
   PYL_MAX_MEMBER_OFFSET = 1 << 16,
-  PYL_MAX_KEYS = 1 << 16,    /* shared keys of a class */
-  PYL_INLINE_VALUES_HDR = 8, /* 3.13 PyDictValues: 4 bytes, padded */
-  PYL_UNICODE_ENTRY = 16,    /* split keys: {me_key, me_value} */
+  PYL_MAX_KEYS = 1 << 16, /* shared keys of a class */
+  PYL_UNICODE_ENTRY = 16, /* split keys: {me_key, me_value} */
 };
 
 /* tp_flags bits not in types.h (stable where they exist). */
@@ -94,10 +93,10 @@ void pyl_facts_attributes(struct facts *f, uint64_t obj, uint64_t type) {
     pyl_fact_slot(f, dict_slot, F_TEXT, ".__dict__", 0);
     if ((flags & PYL_TPF_INLINE_VALUES) != 0) {
       uint64_t values = obj + pyl_peek(c, type + L->tp_basicsize_off);
-      unsigned capacity = pyl_peek_u8(c, values);
-      unsigned valid = pyl_peek_u8(c, values + 3);
+      unsigned capacity = pyl_peek_u8(c, values + L->dict_values_capacity_off);
+      unsigned valid = pyl_peek_u8(c, values + L->dict_values_valid_off);
       if (valid != 0) {
-        cached_values(f, type, values + PYL_INLINE_VALUES_HDR, capacity);
+        cached_values(f, type, values + L->dict_values_values_off, capacity);
       }
     }
   }

@@ -10,7 +10,6 @@ enum {
   PYL_DICT_ENTRY_UNICODE = 16,
   PYL_DICT_KIND_GENERAL = 0,
   PYL_DICT_KIND_SPLIT = 2,
-  PYL_DICT_VALUES_HDR_313 = 8, /* capacity, size, embedded, valid, pad */
 };
 
 struct keys {
@@ -74,8 +73,7 @@ static bool read_keys(struct pyl_view *c, uint64_t addr, struct keys *k) {
 }
 
 static uint64_t values_array(struct pyl_view *c, uint64_t ma_values) {
-  return ma_values +
-         (pyl_layout_minor(c->L) >= 13 ? PYL_DICT_VALUES_HDR_313 : 0);
+  return ma_values + c->L->dict_values_values_off;
 }
 
 bool pyl_dict_foreach(struct pyl_view *c, uint64_t addr, pyl_dict_fn fn,

@@ -12,7 +12,6 @@ enum {
   PYL_DICT_ENTRY_UNICODE = 16, /* {key, value} */
   PYL_DICT_KIND_GENERAL = 0,
   PYL_DICT_KIND_SPLIT = 2,
-  PYL_DICT_VALUES_HDR_313 = 8, /* capacity, size, embedded, valid, pad */
   PYL_SET_MINSIZE = 8,
 };
 
@@ -147,8 +146,7 @@ static const char *check_dict(struct pyl_view *c, const void *p) {
   if (values != 0) {
     /* Before 3.13 an empty split dict reads nothing there (and may point
      * at a static empty array). */
-    uint64_t hdr = pyl_layout_minor(L) >= 13 ? PYL_DICT_VALUES_HDR_313 : 0;
-    uint64_t len = hdr + (uint64_t)nentries * PYL_PTR;
+    uint64_t len = L->dict_values_values_off + (uint64_t)nentries * PYL_PTR;
     if (values % PYL_PTR != 0 ||
         (len != 0 && pyl_mem_ptr(&c->mem, values, len) == NULL)) {
       return "dict: split values unreadable";

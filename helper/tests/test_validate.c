@@ -171,7 +171,9 @@ static void test_dict(void) {
   d->ma_values = (uint64_t *)(uintptr_t)forbidden_page();
   ASSERT_TRUE(verdict(c, &f.dict, d) == NULL);
   pyl_layout_store()->py_version_hex = 0x030d00f0;
+  pyl_layout_store()->dict_values_values_off = 8;
   expect_bad(verdict(c, &f.dict, d), "split values unreadable");
+  pyl_layout_store()->dict_values_values_off = 0;
   d->ma_values = NULL;
   keys->dk_kind = 0;
   keys->dk_nentries = 1;
