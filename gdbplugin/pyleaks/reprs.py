@@ -149,8 +149,8 @@ def _repr(r, lay, address, type_addr, type_name):
         got = str_value(r, lay, name_obj) if name_obj else None
         if got:
             return "<module %s>" % _truncate(repr(got[0]), got[1])
-    if type_addr == lay["lb_function_type"]:
-        qual = r.u64(address + lay["lb_func_qualname_off"])
+    if type_addr == lay["function_type"]:
+        qual = r.u64(address + lay["func_qualname_off"])
         got = str_value(r, lay, qual) if qual else None
         if got:
             return "<function %s at %#x>" % (got[0], address)

@@ -163,7 +163,7 @@ static enum part_kind part_of(struct pyl_view *c, uint64_t owner, uint64_t part,
            : slot_is(c, owner, L->tp_dict_off, part) ? PART_DICT
                                                      : PART_NONE;
   }
-  if (type == L->lb_function_type) {
+  if (type == L->function_type) {
     *name = "__defaults__";
     return slot_is(c, owner, L->func_defaults_off, part)     ? PART_TUPLE
            : slot_is(c, owner, L->func_kwdefaults_off, part) ? PART_KWDEFAULTS

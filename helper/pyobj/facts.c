@@ -34,7 +34,7 @@ static void tuple_facts(struct facts *f, uint64_t obj, uint64_t prev) {
   struct pyl_view *c = f->c;
   const struct pyl_layout *L = c->L;
   int64_t n = pyl_peek_i64(c, obj + L->ob_size_off);
-  bool closure = prev != 0 && pyl_peek_type(c, prev) == L->lb_function_type &&
+  bool closure = prev != 0 && pyl_peek_type(c, prev) == L->function_type &&
                  pyl_peek(c, prev + L->func_closure_off) == obj;
   if (!closure) {
     items(f, obj + L->tuple_ob_item_off, n);
@@ -117,7 +117,7 @@ static void function_facts(struct facts *f, uint64_t obj) {
   pyl_fact_field(f, obj, L->func_globals_off, "__globals__");
   pyl_fact_field(f, obj, L->func_builtins_off, "__builtins__");
   pyl_fact_field(f, obj, L->func_name_off, "__name__");
-  pyl_fact_field(f, obj, L->lb_func_qualname_off, "__qualname__");
+  pyl_fact_field(f, obj, L->func_qualname_off, "__qualname__");
   pyl_fact_field(f, obj, L->func_module_off, "__module__");
   pyl_fact_field(f, obj, L->func_defaults_off, "__defaults__");
   pyl_fact_field(f, obj, L->func_kwdefaults_off, "__kwdefaults__");
@@ -178,7 +178,7 @@ static void base_facts(struct facts *f, uint64_t obj, uint64_t type,
       pyl_fact_field(f, obj, L->module_dict_off, ".__dict__");
     } else if (type == L->type_type) {
       type_facts(f, obj);
-    } else if (type == L->lb_function_type) {
+    } else if (type == L->function_type) {
       function_facts(f, obj);
     } else if (type == L->method_type) {
       pyl_fact_field(f, obj, L->method_func_off, "__func__");
