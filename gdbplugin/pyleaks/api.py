@@ -46,7 +46,8 @@ def prepare(force):
     # Threads inside malloc or the loader are checked before anything runs:
     # a thread the user stopped there stays where it is.
     if pstate.helper is None:
-        safety.check_injection()
+        notes.extend(safety.check_injection(
+            may_move=not pstate.user_resumed, timeout=safe_point_timeout()))
     if not pstate.at_safe_point:
         try:
             notes.extend(safety.ensure_safe_point(

@@ -75,18 +75,31 @@ def _danger(thread):
     return None
 
 
-def check_injection():
+def check_injection(may_move=False, timeout=2.0):
     """Raise PyleaksError when a thread is inside malloc or the loader.
     Not even with --force: the dlopen would wait forever on a lock that
     thread holds, and an interrupted dlopen leaves the loader lock held
-    for good."""
+    for good.  With may_move (nobody but pyleaks has resumed the target
+    since the attach, so no thread was stopped there on purpose), such a
+    thread is first let run alone, in short slices, until it is out."""
     inferior = gdb.selected_inferior()
     selected = gdb.selected_thread()
+    notes = []
     try:
         for thread in inferior.threads():
             if not thread.is_valid() or thread.is_exited():
                 continue
             found = _danger(thread)
+            if found and may_move:
+                start = time.monotonic()
+                if _run_in_slices(inferior.pid, thread,
+                                  lambda t=thread: _danger(t) is None,
+                                  timeout):
+                    notes.append("let %s run %.3f s to leave %s"
+                                 % (_describe(thread),
+                                    time.monotonic() - start, found[2]))
+                    continue
+                found = _danger(thread) or found
             if found:
                 level, name, what = found
                 raise PyleaksError(
@@ -98,6 +111,62 @@ def check_injection():
     finally:
         if selected is not None and selected.is_valid():
             selected.switch()
+    return notes
+
+
+def _run_in_slices(pid, thread, done, timeout):
+    """Let one thread run alone, in short slices each ended by a signal
+    the target ignores (rawcall.stop_signal: no breakpoint, so a gdb that
+    dies meanwhile leaves the program running), until done() or the
+    timeout.  The program's own signals that arrive meanwhile are
+    delivered to it.  True when done."""
+    tid = thread.ptid[1]
+    sig = rawcall.stop_signal(pid, tid)
+    start = time.monotonic()
+    slice_ = FIRST_SLICE
+    try:
+        with interrupts.catching():
+            while True:
+                ptrace.cont(tid)
+                time.sleep(slice_)
+                _stop(pid, tid, sig)
+                # The thread moved behind gdb's back: forget what gdb
+                # cached before asking it about the thread.
+                gdb.execute("maintenance flush register-cache",
+                            to_string=True)
+                if done():
+                    return True
+                if interrupts.pending() is not None:
+                    interrupts.mark_reported()
+                    raise PyleaksError(
+                        "interrupted by %s while letting %s run to a safe "
+                        "point; the target carries on"
+                        % (interrupts.name(interrupts.pending()),
+                           _describe(thread)))
+                if time.monotonic() - start > timeout:
+                    return False
+                slice_ = min(slice_ * 2, MAX_SLICE)
+    except ptrace.PtraceError:
+        raise exited_error() from None
+
+
+FIRST_SLICE = 0.0005
+MAX_SLICE = 0.02
+
+
+def _stop(pid, tid, sig):
+    ptrace.tgkill(pid, tid, sig)
+    while True:
+        got = _wait(tid)
+        if got == sig:
+            return
+        if got in rawcall.JOB_STOPS:
+            ptrace.tgkill(pid, tid, got)    # after we are done
+            ptrace.cont(tid)
+            continue
+        # The program's own signal (or fault): it gets it, as it would
+        # have without pyleaks.
+        ptrace.cont(tid, got)
 
 
 # --- the GIL ----------------------------------------------------------------
@@ -169,80 +238,35 @@ def _already_safe(thread):
 
 
 class _Waiter:
-    """Lets the GIL holder run alone, in short slices, until it has given
-    the GIL up.  Each slice ends with the thread stopped by a signal the
-    target ignores (rawcall.stop_signal): no breakpoint is planted, so a
-    gdb that dies meanwhile leaves the program running as before, and the
-    program's own signals that arrive meanwhile are delivered to it."""
-
-    FIRST_SLICE = 0.0005
-    MAX_SLICE = 0.02
+    """Lets the GIL holder run alone (_run_in_slices) until it has given
+    the GIL up, and, before the helper's first load, is not inside malloc
+    or the loader either."""
 
     def __init__(self, target, thread, holder, timeout, need_dlopen):
         self.target = target
-        self.need_dlopen = need_dlopen
         self.thread = thread
         self.holder = holder
         self.timeout = timeout
-        self.reached = None
+        self.need_dlopen = need_dlopen
 
-    def _stop(self, pid, tid, sig):
-        ptrace.tgkill(pid, tid, sig)
-        while True:
-            got = _wait(tid)
-            if got == sig:
-                return
-            if got in rawcall.JOB_STOPS:
-                ptrace.tgkill(pid, tid, got)    # after we are done
-                ptrace.cont(tid)
-                continue
-            # The program's own signal (or fault): it gets it, as it
-            # would have without pyleaks.
-            ptrace.cont(tid, got)
-
-    def _in_malloc_or_loader(self):
-        if not self.need_dlopen:
+    def _safe(self):
+        locked, holder = gil_state(self.target)
+        if locked and holder == self.holder:
             return False
-        gdb.execute("maintenance flush register-cache", to_string=True)
+        if not self.need_dlopen:
+            return True
         selected = gdb.selected_thread()
         try:
-            return _danger(self.thread) is not None
+            return _danger(self.thread) is None
         finally:
             selected.switch()
 
     def run(self):
-        pid = self.target.pid
-        tid = self.thread.ptid[1]
-        sig = rawcall.stop_signal(pid, tid)
         start = time.monotonic()
-        slice_ = self.FIRST_SLICE
-        try:
-            with interrupts.catching():
-                while True:
-                    ptrace.cont(tid)
-                    time.sleep(slice_)
-                    self._stop(pid, tid, sig)
-                    locked, holder = gil_state(self.target)
-                    if (not locked or holder != self.holder) and \
-                            not self._in_malloc_or_loader():
-                        self.reached = "the GIL released"
-                        break
-                    if interrupts.pending() is not None or \
-                            time.monotonic() - start > self.timeout:
-                        break
-                    slice_ = min(slice_ * 2, self.MAX_SLICE)
-        except ptrace.PtraceError:
-            raise exited_error() from None
-        finally:
-            # The thread moved behind gdb's back: forget what gdb cached.
-            gdb.execute("maintenance flush register-cache", to_string=True)
-        sig = interrupts.pending()
-        if sig is not None:
-            interrupts.mark_reported()
-            raise PyleaksError("interrupted by %s while waiting for a safe "
-                               "point; the target carries on"
-                               % interrupts.name(sig))
-        return self.reached, time.monotonic() - start
+        reached = _run_in_slices(self.target.pid, self.thread, self._safe,
+                                 self.timeout)
+        return ("the GIL released" if reached else None,
+                time.monotonic() - start)
 
 
 def _wait(tid):

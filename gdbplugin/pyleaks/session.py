@@ -32,6 +32,7 @@ class ProcessState:
         self.start_time = _start_time(pid)
         self.helper = None          # inject.Helper once dlopen'd
         self.stub = None            # rawcall.Stub once mapped
+        self.user_resumed = False   # resumed by the user since the attach
         self.graph_stale = False    # the target ran since the last call
         self.at_safe_point = False  # no resume since the safe point check
 
@@ -75,10 +76,15 @@ def _on_cont(event):
         return
     pid = event.inferior_thread.inferior.pid if event.inferior_thread \
         else gdb.selected_inferior().pid
+    if pid:
+        # Also before pyleaks' first command: a thread the user let run and
+        # stop (at a breakpoint in malloc, say) stays where it stopped.
+        state(pid)
     for pstate in _states.values():
         if pstate.pid == pid or event.inferior_thread is None:
             pstate.graph_stale = True
             pstate.at_safe_point = False
+            pstate.user_resumed = True
 
 
 def _on_inferior_call(event):
