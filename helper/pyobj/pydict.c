@@ -8,9 +8,39 @@ enum {
   PYL_DICT_MAX_LOG2 = 31, /* sanity bound on a table we read */
   PYL_DICT_ENTRY_GENERAL = 24,
   PYL_DICT_ENTRY_UNICODE = 16,
-  PYL_DICT_KIND_GENERAL = 0,
-  PYL_DICT_KIND_SPLIT = 2,
 };
+
+bool pyl_dict_shape(const struct pyl_layout *L, const void *kp,
+                    struct pyl_dict_shape *k) {
+  if (pyl_layout_minor(L) <= 10) {
+    /* dk_size, and an index width that follows from it */
+    int64_t size = pyl_ld_i64(kp, L->dk_size_off);
+    if (size <= 0 || size > ((int64_t)1 << PYL_DICT_MAX_LOG2) ||
+        (size & (size - 1)) != 0) {
+      return false;
+    }
+    unsigned width = size <= 0xff ? 1 : size <= 0xffff ? 2 : 4;
+    k->size = (uint64_t)size;
+    k->index_bytes = k->size * width;
+    k->esize = PYL_DICT_ENTRY_GENERAL;
+    k->kind = PYL_DICT_KIND_GENERAL;
+    return true;
+  }
+  /* dk_log2_index_bytes is log2_size plus the log2 of the index width */
+  unsigned log2 = pyl_ld_u8(kp, L->dk_log2_size_off);
+  unsigned log2_index = pyl_ld_u8(kp, L->dk_log2_index_bytes_off);
+  unsigned kind = pyl_ld_u8(kp, L->dk_kind_off);
+  if (log2 > PYL_DICT_MAX_LOG2 || log2_index < log2 || log2_index > log2 + 3 ||
+      kind > PYL_DICT_KIND_SPLIT) {
+    return false;
+  }
+  k->size = 1ull << log2;
+  k->index_bytes = 1ull << log2_index;
+  k->esize = kind == PYL_DICT_KIND_GENERAL ? PYL_DICT_ENTRY_GENERAL
+                                           : PYL_DICT_ENTRY_UNICODE;
+  k->kind = kind;
+  return true;
+}
 
 struct keys {
   int64_t refcnt;
@@ -36,33 +66,15 @@ static bool read_keys(struct pyl_view *c, uint64_t addr, struct keys *k) {
   k->refcnt = pyl_ld_i64(p, L->dk_refcnt_off);
   int64_t usable = pyl_ld_i64(p, L->dk_usable_off);
   int64_t nentries = pyl_ld_i64(p, L->dk_nentries_off);
-  if (pyl_layout_minor(L) <= 10) {
-    int64_t size = pyl_ld_i64(p, L->dk_size_off);
-    if (size <= 0 || size > ((int64_t)1 << PYL_DICT_MAX_LOG2) ||
-        (size & (size - 1)) != 0) {
-      return false;
-    }
-    k->size = (uint64_t)size;
-    unsigned width = size <= 0xff ? 1 : size <= 0xffff ? 2 : 4;
-    k->index_bytes = k->size * width;
-    k->esize = PYL_DICT_ENTRY_GENERAL;
-    k->key_off = PYL_PTR; /* after me_hash */
-    k->split_kind = false;
-  } else {
-    unsigned log2 = pyl_ld_u8(p, L->dk_log2_size_off);
-    unsigned log2_index = pyl_ld_u8(p, L->dk_log2_index_bytes_off);
-    unsigned kind = pyl_ld_u8(p, L->dk_kind_off);
-    if (log2 > PYL_DICT_MAX_LOG2 || log2_index > PYL_DICT_MAX_LOG2 + 3 ||
-        kind > PYL_DICT_KIND_SPLIT) {
-      return false;
-    }
-    k->size = 1ull << log2;
-    k->index_bytes = 1ull << log2_index;
-    k->esize = kind == PYL_DICT_KIND_GENERAL ? PYL_DICT_ENTRY_GENERAL
-                                             : PYL_DICT_ENTRY_UNICODE;
-    k->key_off = kind == PYL_DICT_KIND_GENERAL ? PYL_PTR : 0;
-    k->split_kind = kind == PYL_DICT_KIND_SPLIT;
+  struct pyl_dict_shape shape;
+  if (!pyl_dict_shape(L, p, &shape)) {
+    return false;
   }
+  k->size = shape.size;
+  k->index_bytes = shape.index_bytes;
+  k->esize = shape.esize;
+  k->key_off = shape.kind == PYL_DICT_KIND_GENERAL ? PYL_PTR : 0;
+  k->split_kind = shape.kind == PYL_DICT_KIND_SPLIT;
   if (nentries < 0 || (uint64_t)nentries > k->size || usable < 0) {
     return false;
   }

@@ -16,7 +16,28 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+struct pyl_layout;
 struct pyl_view;
+
+/* The shape of a keys table, from its header (readable at kp up to
+ * dk_indices_off): how many index slots, how many bytes of index, how
+ * many bytes per entry, and its kind (3.11+: dk_kind; 0 before). */
+struct pyl_dict_shape {
+  uint64_t size;
+  uint64_t index_bytes;
+  unsigned esize;
+  unsigned kind;
+};
+
+enum {
+  PYL_DICT_KIND_GENERAL = 0, /* 24-byte entries {hash, key, value} */
+  PYL_DICT_KIND_UNICODE = 1, /* 16-byte entries {key, value} */
+  PYL_DICT_KIND_SPLIT = 2,   /* unicode entries, values elsewhere */
+};
+
+/* False when the header is implausible for the version. */
+bool pyl_dict_shape(const struct pyl_layout *L, const void *kp,
+                    struct pyl_dict_shape *k);
 
 /* Called per (key, value) with a non-NULL value, in entry order; return
  * non-zero to stop. */

@@ -1,17 +1,13 @@
 /* validate.c — checks of builtin containers before their tp_traverse. */
 #include "validate.h"
 
+#include "pydict.h"
 #include "view.h"
 
 enum {
   /* Sizes beyond these cannot be allocated: they only bound the
    * arithmetic (and catch garbage early). */
   PYL_MAX_ITEMS_LOG2 = 40,
-  PYL_DICT_MAX_LOG2 = 31,
-  PYL_DICT_ENTRY_GENERAL = 24, /* {hash, key, value} */
-  PYL_DICT_ENTRY_UNICODE = 16, /* {key, value} */
-  PYL_DICT_KIND_GENERAL = 0,
-  PYL_DICT_KIND_SPLIT = 2,
   PYL_SET_MINSIZE = 8,
 };
 
@@ -74,45 +70,6 @@ static const char *check_tuple(struct pyl_view *c, uint64_t addr,
 /* ((size << 1) / 3 in every supported version. */
 static uint64_t usable_fraction(uint64_t size) { return (size << 1) / 3; }
 
-struct keys_shape {
-  uint64_t size;        /* slots of the index */
-  uint64_t index_bytes; /* of the index array */
-  unsigned esize;       /* bytes per entry */
-};
-
-/* 3.8-3.10: dk_size, and an index width that follows from it. */
-static bool keys_shape_310(const struct pyl_layout *L, const void *kp,
-                           struct keys_shape *k) {
-  int64_t size = pyl_ld_i64(kp, L->dk_size_off);
-  if (size <= 0 || size > ((int64_t)1 << PYL_DICT_MAX_LOG2) ||
-      (size & (size - 1)) != 0) {
-    return false;
-  }
-  unsigned width = size <= 0xff ? 1 : size <= 0xffff ? 2 : 4;
-  k->size = (uint64_t)size;
-  k->index_bytes = k->size * width;
-  k->esize = PYL_DICT_ENTRY_GENERAL;
-  return true;
-}
-
-/* 3.11+: dk_log2_size, dk_log2_index_bytes (log2_size plus the log2 of
- * the index width, 0 to 3) and dk_kind. */
-static bool keys_shape_311(const struct pyl_layout *L, const void *kp,
-                           struct keys_shape *k) {
-  unsigned log2 = pyl_ld_u8(kp, L->dk_log2_size_off);
-  unsigned log2_index = pyl_ld_u8(kp, L->dk_log2_index_bytes_off);
-  unsigned kind = pyl_ld_u8(kp, L->dk_kind_off);
-  if (log2 > PYL_DICT_MAX_LOG2 || log2_index < log2 || log2_index > log2 + 3 ||
-      kind > PYL_DICT_KIND_SPLIT) {
-    return false;
-  }
-  k->size = 1ull << log2;
-  k->index_bytes = 1ull << log2_index;
-  k->esize = kind == PYL_DICT_KIND_GENERAL ? PYL_DICT_ENTRY_GENERAL
-                                           : PYL_DICT_ENTRY_UNICODE;
-  return true;
-}
-
 static const char *check_dict(struct pyl_view *c, const void *p) {
   const struct pyl_layout *L = c->L;
   uint64_t keys = pyl_ld_u64(p, L->dict_ma_keys_off);
@@ -125,10 +82,8 @@ static const char *check_dict(struct pyl_view *c, const void *p) {
   if (kp == NULL) {
     return "dict: keys table unreadable";
   }
-  struct keys_shape k;
-  bool shape_ok = pyl_layout_minor(L) <= 10 ? keys_shape_310(L, kp, &k)
-                                            : keys_shape_311(L, kp, &k);
-  if (!shape_ok) {
+  struct pyl_dict_shape k;
+  if (!pyl_dict_shape(L, kp, &k)) {
     return "dict: keys table has an implausible size";
   }
   int64_t usable = pyl_ld_i64(kp, L->dk_usable_off);
