@@ -13,6 +13,7 @@ gdb does not see these resumptions: only the calling thread moves, its
 registers are the same before and after, and every other thread stays
 stopped where gdb stopped it."""
 
+import errno
 import os
 import signal
 import threading
@@ -150,6 +151,14 @@ class _Watchdog:
         self.timer.cancel()
 
 
+def _libc_function(name):
+    try:
+        return int(gdb.parse_and_eval("(unsigned long)&%s" % name))
+    except (gdb.error, RuntimeError):
+        raise PyleaksError("the target has no function %s" % name,
+                           "Is this a glibc-based process?") from None
+
+
 def _syscall_gadget(memory):
     """The address of a `syscall` instruction in the target's libc."""
     for name in ("getpid", "syscall", "__getpid"):
@@ -200,37 +209,57 @@ class Stub:
 
     def install(self, code, tid):
         """Map the stub with one injected mmap, and name the mapping so a
-        later pyleaks can recognise it if this one dies."""
+        later pyleaks can recognise it if this one dies.
+
+        A single-stepped system call leaves the thread at a SIGTRAP stop,
+        which a gdb killed right then would let kill the target: so only
+        the mmap is stepped, everything is prepared before it, and the
+        thread is parked at the harmless stop signal right after it; the
+        rest goes through the stub itself."""
         if len(code) > STUB_CTL_OFF:
             raise PyleaksError("the call stub is too big (%d bytes)"
                                % len(code))
         gadget = _syscall_gadget(self.memory)
+        mprotect = _libc_function("mprotect")
+        prctl = _libc_function("prctl")
+        self.xsave = 1 if ptrace.get_xstate(tid) else 0
+        writable_code = True
         base = self._inject(tid, gadget, SYS_MMAP,
-                            (0, STUB_SIZE, PROT_READ | PROT_WRITE,
+                            (0, STUB_SIZE, PROT_READ | PROT_WRITE | PROT_EXEC,
                              MAP_PRIVATE_ANONYMOUS, (1 << 64) - 1, 0))
+        if -_signed(base) in (errno.EACCES, errno.EPERM):
+            # A policy against writable executable memory: map it
+            # writable, fill it, then make the code executable.
+            writable_code = False
+            base = self._inject(tid, gadget, SYS_MMAP,
+                                (0, STUB_SIZE, PROT_READ | PROT_WRITE,
+                                 MAP_PRIVATE_ANONYMOUS, (1 << 64) - 1, 0))
         _check_syscall(base, "mmap")
         self.base = base
         try:
-            # Written through /proc/PID/mem, which may write a read-only
-            # page, but the code page is made executable only once full.
             self.memory.write(base, code)
             self.memory.put_u64(self.ctl, CTL_MAGIC)
             self.memory.write(base + STUB_NAME_OFF, STUB_NAME + b"\0")
-            self.xsave = 1 if ptrace.get_xstate(tid) else 0
-            _check_syscall(self._inject(
-                tid, gadget, SYS_MPROTECT,
-                (base, STUB_CTL_OFF, PROT_READ | PROT_EXEC, 0, 0, 0)),
-                "mprotect")
-            _check_syscall(self._inject(
-                tid, gadget, SYS_MPROTECT,
-                (base + STUB_GUARD_OFF, STUB_STACK_OFF - STUB_GUARD_OFF,
-                 PROT_NONE, 0, 0, 0)), "mprotect")
+            if not writable_code:
+                _check_syscall(self._inject(
+                    tid, gadget, SYS_MPROTECT,
+                    (base, STUB_CTL_OFF, PROT_READ | PROT_EXEC, 0, 0, 0)),
+                    "mprotect")
+            self.park(tid)
+            for start, size, prot in (
+                    (base, STUB_CTL_OFF, PROT_READ | PROT_EXEC),
+                    (base + STUB_GUARD_OFF, STUB_STACK_OFF - STUB_GUARD_OFF,
+                     PROT_NONE)):
+                result, _ = self.call(tid, mprotect, (start, size, prot),
+                                      name="mprotect")
+                if result & 0xffffffff:     # int -1
+                    raise PyleaksError("the target could not protect "
+                                       "pyleaks' call stub (mprotect failed)")
             # Best effort: kernels without CONFIG_ANON_VMA_NAME refuse;
             # a later pyleaks then recognises the stub by its magic.
-            self._inject(tid, gadget, SYS_PRCTL,
-                         (PR_SET_VMA, PR_SET_VMA_ANON_NAME, base, STUB_SIZE,
-                          base + STUB_NAME_OFF, 0))
-            self.park(tid)
+            self.call(tid, prctl, (PR_SET_VMA, PR_SET_VMA_ANON_NAME, base,
+                                   STUB_SIZE, base + STUB_NAME_OFF),
+                      name="prctl")
         except BaseException:
             self.unmap(tid, base, STUB_SIZE)
             self.base = 0

@@ -114,12 +114,16 @@ def check_injection(may_move=False, timeout=2.0):
     return notes
 
 
-def _run_in_slices(pid, thread, done, timeout):
+def _run_in_slices(pid, thread, done, timeout, hint=None):
     """Let one thread run alone, in short slices each ended by a signal
     the target ignores (rawcall.stop_signal: no breakpoint, so a gdb that
     dies meanwhile leaves the program running), until done() or the
-    timeout.  The program's own signals that arrive meanwhile are
-    delivered to it.  True when done."""
+    timeout.  hint(), if given, is read while the thread runs (from its
+    memory, without stopping it): when it says the moment may have come,
+    the slice ends at once, so that a short window (a GIL released for
+    half a millisecond) is caught, not only sampled.  The program's own
+    signals that arrive meanwhile are delivered to it.  True when
+    done."""
     tid = thread.ptid[1]
     sig = rawcall.stop_signal(pid, tid)
     start = time.monotonic()
@@ -128,7 +132,12 @@ def _run_in_slices(pid, thread, done, timeout):
         with interrupts.catching():
             while True:
                 ptrace.cont(tid)
-                time.sleep(slice_)
+                if hint is None:
+                    time.sleep(slice_)
+                else:
+                    end = time.monotonic() + slice_
+                    while time.monotonic() < end and not hint():
+                        time.sleep(HINT_POLL)
                 _stop(pid, tid, sig)
                 # The thread moved behind gdb's back: forget what gdb
                 # cached before asking it about the thread.
@@ -152,6 +161,7 @@ def _run_in_slices(pid, thread, done, timeout):
 
 FIRST_SLICE = 0.0005
 MAX_SLICE = 0.02
+HINT_POLL = 0.00005
 
 
 def _stop(pid, tid, sig):
@@ -179,13 +189,23 @@ def _scalar(value):
     return int(value)
 
 
+def _gil(target):
+    if target.version <= (3, 11):
+        return gdb.parse_and_eval("&_PyRuntime.ceval.gil").dereference()
+    return gdb.parse_and_eval(
+        "_PyRuntime.interpreters.main->ceval.gil").dereference()
+
+
+def gil_locked_address(target):
+    """(address, size) of the GIL's `locked` word, to watch it from
+    outside while a thread runs."""
+    locked = _gil(target)["locked"]
+    return int(locked.address), min(locked.type.sizeof, 8)
+
+
 def gil_state(target):
     """(locked, address of the last holder's PyThreadState)."""
-    if target.version <= (3, 11):
-        gil = gdb.parse_and_eval("&_PyRuntime.ceval.gil").dereference()
-    else:
-        gil = gdb.parse_and_eval(
-            "_PyRuntime.interpreters.main->ceval.gil").dereference()
+    gil = _gil(target)
     return _scalar(gil["locked"]), _scalar(gil["last_holder"])
 
 
@@ -263,8 +283,20 @@ class _Waiter:
 
     def run(self):
         start = time.monotonic()
-        reached = _run_in_slices(self.target.pid, self.thread, self._safe,
-                                 self.timeout)
+        memory = ptrace.Memory(self.target.pid)
+        locked_addr, size = gil_locked_address(self.target)
+
+        def released():
+            try:
+                return not int.from_bytes(memory.read(locked_addr, size),
+                                          "little")
+            except OSError:
+                return True
+        try:
+            reached = _run_in_slices(self.target.pid, self.thread,
+                                     self._safe, self.timeout, released)
+        finally:
+            memory.close()
         return ("the GIL released" if reached else None,
                 time.monotonic() - start)
 
