@@ -195,8 +195,15 @@ def test_attach_from_inside_container(contained, primary):
 def mount_namespace(python, mounts, user_prefix=()):
     """The target in a mount namespace of its own, with tmpfs mounted
     (each (DIR, OPTIONS); mode 1777 unless OPTIONS say) before it starts."""
-    script = " && ".join("mount -t tmpfs -o mode=1777,%s pyleaks-test %s" % (opts, d)
-                         for d, opts in mounts) + ' && exec "$@"'
+    # The target's files are named through its working directory (the
+    # targets' folder, which stays reachable across the mounts as
+    # /proc/self/cwd): a checkout under /tmp is hidden by a tmpfs mounted
+    # there.
+    targets = str(harness.TARGETS_DIR).rstrip("/") + "/"
+    relative = ('for a; do shift; case $a in "%s"*) a=/proc/self/cwd/${a#"%s"};; '
+                'esac; set -- "$@" "$a"; done' % (targets, targets))
+    script = " && ".join(["mount -t tmpfs -o mode=1777,%s pyleaks-test %s" % (opts, d)
+                          for d, opts in mounts] + [relative, 'exec "$@"'])
     return dict(prefix=["unshare", "--mount", "--propagation", "private", "--",
                         "sh", "-c", script, "sh"] + list(user_prefix),
                 python=python)

@@ -199,6 +199,7 @@ class Stub:
         self.xsave = 0
         self.resend = []            # job-control stops to send afterwards
         self.faults = []            # (rip, address) of recovered faults
+        self.prepared = None        # stop signal and ids, for park()
         self.land_ok = True
 
     @property
@@ -223,6 +224,8 @@ class Stub:
         mprotect = _libc_function("mprotect")
         prctl = _libc_function("prctl")
         self.xsave = 1 if ptrace.get_xstate(tid) else 0
+        self.prepared = (tid, stop_signal(self.pid, tid),
+                         nspid.own_ids(self.pid, tid))
         writable_code = True
         base = self._inject(tid, gadget, SYS_MMAP,
                             (0, STUB_SIZE, PROT_READ | PROT_WRITE | PROT_EXEC,
@@ -284,8 +287,13 @@ class Stub:
     def park(self, tid):
         """After a single step the thread sits at a SIGTRAP stop, which a
         gdb that dies now would let kill the target: run a call that does
-        nothing, which ends at the harmless stop signal instead."""
-        self.call(tid, self.base + STUB_NOOP_OFF, name="the stub's no-op")
+        nothing, which ends at the harmless stop signal instead (prepared
+        before the step, so as to be quick)."""
+        prepared = None
+        if self.prepared is not None and self.prepared[0] == tid:
+            prepared = self.prepared[1:]
+        self.call(tid, self.base + STUB_NOOP_OFF, name="the stub's no-op",
+                  limit=None, prepared=prepared)
 
     def _park_without_stub(self, tid):
         """The same without a stub: let the thread run its own code for a
@@ -321,10 +329,9 @@ class Stub:
             ptrace.set_regs(tid, regs)
             for _ in range(100):
                 ptrace.single_step(tid)
-                sig = self._wait_stop(tid, deadline=time.monotonic() + 5.0)
-                if sig is None:
-                    raise PyleaksError("a system call injected into the "
-                                       "target did not complete in 5 s")
+                # No watchdog thread: a step ends at once, and until the
+                # thread is parked every millisecond counts (install()).
+                sig = self._wait_stop(tid)
                 now = ptrace.get_regs(tid)
                 if now[RIP] == gadget + 2:
                     return now[RAX]
@@ -372,7 +379,7 @@ class Stub:
     # --- calling -------------------------------------------------------
 
     def call(self, tid, function, args=(), name=None, budget=None,
-             progress=None, limit=SHORT_LIMIT):
+             progress=None, limit=SHORT_LIMIT, prepared=None):
         """function(*args) in thread tid; (its return value, why it was
         aborted or None).  `budget` (seconds) bounds a helper call, which
         then stops itself at its next heartbeat; a call still running
@@ -382,14 +389,17 @@ class Stub:
         args = tuple(args) + (0,) * (6 - len(args))
         saved = ptrace.get_regs(tid)
         saved_xstate = ptrace.get_xstate(tid)
-        sig = stop_signal(self.pid, tid)
+        if prepared is not None:
+            sig, (own_pid, own_tid) = prepared
+        else:
+            sig = stop_signal(self.pid, tid)
+            own_pid, own_tid = nspid.own_ids(self.pid, tid)
         ctl = self.ctl
         mem = self.memory
         mem.write(ctl + CTL_REGS, b"".join(
             (r & (1 << 64) - 1).to_bytes(8, "little") for r in saved))
         # The stub signals its own thread from inside the target: with the
         # ids the target sees (its PID namespace), not gdb's.
-        own_pid, own_tid = nspid.own_ids(self.pid, tid)
         words = {CTL_FN: function, CTL_TGID: own_pid, CTL_TID: own_tid,
                  CTL_SIG: sig, CTL_STATE: 0, CTL_ACK: self.ack,
                  CTL_ABORT: 0, CTL_XSAVE: self.xsave, CTL_FAULTS: 0,
