@@ -7,6 +7,7 @@ pyl_engine_sources = \
 	helper/backend/control.c helper/backend/control.h \
 	helper/query/census.c \
 	helper/graph/chain.c helper/graph/chain.h \
+	helper/graph/dominators.c helper/graph/dominators.h \
 	helper/graph/csr.c helper/graph/csr.h helper/graph/heap.h \
 	helper/pyobj/code.c helper/pyobj/code.h \
 	helper/pyobj/decode.c helper/pyobj/decode.h \
@@ -68,6 +69,7 @@ helper_tests_unit_SOURCES = $(pyl_engine_sources) \
 	helper/tests/unit.c \
 	helper/tests/test_arena.c \
 	helper/tests/test_chain.c \
+	helper/tests/test_dominators.c \
 	helper/tests/test_queries.c \
 	helper/tests/test_csr.c \
 	helper/tests/test_engine.c \

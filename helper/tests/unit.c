@@ -7,6 +7,7 @@
 
 extern const struct pyl_test pyl_arena_tests[];
 extern const struct pyl_test pyl_chain_tests[];
+extern const struct pyl_test pyl_dominators_tests[];
 extern const struct pyl_test pyl_queries_tests[];
 extern const struct pyl_test pyl_csr_tests[];
 extern const struct pyl_test pyl_engine_tests[];
@@ -20,11 +21,11 @@ extern const struct pyl_test pyl_validate_tests[];
 extern const struct pyl_test pyl_vec_tests[];
 
 static const struct pyl_test *const tables[] = {
-    pyl_arena_tests,     pyl_csr_tests,      pyl_engine_tests,
-    pyl_maps_tests,      pyl_nomalloc_tests, pyl_objtab_tests,
-    pyl_sort_tests,      pyl_chain_tests,    pyl_queries_tests,
-    pyl_linetable_tests, pyl_roots_tests,    pyl_validate_tests,
-    pyl_vec_tests,
+    pyl_arena_tests,    pyl_csr_tests,       pyl_engine_tests,
+    pyl_maps_tests,     pyl_nomalloc_tests,  pyl_objtab_tests,
+    pyl_sort_tests,     pyl_chain_tests,     pyl_dominators_tests,
+    pyl_queries_tests,  pyl_linetable_tests, pyl_roots_tests,
+    pyl_validate_tests, pyl_vec_tests,
 };
 
 /* The fake heaps are deliberately never freed: not leaks. */
