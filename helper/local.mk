@@ -5,10 +5,14 @@ pyl_engine_sources = \
 	helper/graph/addrset.c helper/graph/addrset.h \
 	helper/common/arena.c helper/common/arena.h \
 	helper/backend/control.c helper/backend/control.h \
+	helper/query/analysis.h helper/query/analyze.c \
+	helper/query/find_containers.c helper/query/find_defaults.c \
+	helper/query/find_lru.c helper/query/find_state.c \
+	helper/query/patterns.c helper/query/patterns.h \
 	helper/query/census.c \
 	helper/graph/chain.c helper/graph/chain.h \
 	helper/graph/dominators.c helper/graph/dominators.h \
-	helper/graph/csr.c helper/graph/csr.h helper/graph/heap.h \
+	helper/graph/csr.c helper/graph/csr.h helper/graph/heap.c helper/graph/heap.h \
 	helper/pyobj/code.c helper/pyobj/code.h \
 	helper/pyobj/decode.c helper/pyobj/decode.h \
 	helper/query/engine.c helper/query/engine.h \
@@ -16,6 +20,7 @@ pyl_engine_sources = \
 	helper/pyobj/facts_sink.c helper/pyobj/attrs.h \
 	helper/roots/frames.c helper/roots/frames.h \
 	helper/pyobj/keyrepr.c helper/pyobj/keyrepr.h \
+	helper/pyobj/kinds.c helper/pyobj/kinds.h \
 	helper/include/pyleaks_abi.h helper/include/pyleaks_ctl.h \
 	helper/graph/labels.c helper/graph/labels.h \
 	helper/pyobj/layout.c helper/pyobj/layout.h \

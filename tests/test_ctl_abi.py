@@ -101,6 +101,9 @@ STRUCTS = {
     "EDGE_ROW": "pyl_edge_row",
     "CHAIN_ROW": "pyl_chain_row",
     "TARGET_INFO": "pyl_target_info",
+    "ANALYSIS_ROW": "pyl_analysis_row",
+    "ANALYSIS_INFO": "pyl_analysis_info",
+    "PATTERN_ROW": "pyl_pattern_row",
 }
 
 _C_CODES = {"uint64_t": "Q", "int64_t": "q"}
@@ -213,3 +216,9 @@ def test_abi_constants_mirror_abi_header():
     for name, value in kinds.items():
         assert getattr(abi, name) == value, name
     assert abi.SORT_KEYS == {"count": int(enums["SORT_COUNT"]), "bytes": int(enums["SORT_BYTES"])}
+    sections = {k: int(v) for k, v in enums.items() if k.startswith("SECTION_")}
+    assert sections, "no analysis sections found in pyleaks_abi.h"
+    for name, value in sections.items():
+        assert getattr(abi, name) == value, name
+    finds = {int(v): k[len("FIND_"):].lower() for k, v in enums.items() if k.startswith("FIND_")}
+    assert set(finds) == set(abi.FINDING_KINDS), (finds, abi.FINDING_KINDS)

@@ -37,6 +37,8 @@ RESULT_ROOTS = 3
 RESULT_CHAIN = 4
 RESULT_REFS = 5
 RESULT_BACKREFS = 6
+RESULT_ANALYSIS = 7
+RESULT_PATTERNS = 9
 
 SORT_KEYS = {"count": 0, "bytes": 1}
 
@@ -86,6 +88,33 @@ TARGET_INFO_FIELDS = (
 )
 TARGET_INFO_STRUCT = struct.Struct("<4Qq5Qq8Q")
 
+# The leak analysis: struct pyl_analysis_row, struct pyl_analysis_info.
+SECTION_SUSPECT = 1
+SECTION_FINDING = 2
+SECTION_CONTAINER = 3
+SECTION_TYPE = 4
+FINDING_KINDS = {
+    1: "mutable_default", 2: "lru_cache_instances", 3: "retained_traceback",
+    4: "observer_leak", 5: "cyclic_garbage", 6: "uncollectable",
+    7: "unexplained_refs",
+}
+ANALYSIS_ROW_FIELDS = (
+    "section", "kind", "address", "type_addr", "size", "name_off", "count",
+    "bytes", "subject_off", "length", "first_member", "n_members",
+)
+ANALYSIS_ROW_STRUCT = struct.Struct("<12Q")
+ANALYSIS_INFO_FIELDS = (
+    "reachable_objects", "reachable_bytes", "garbage_objects",
+    "garbage_bytes", "garbage_gc_objects", "gc_enabled", "dom_ns",
+    "find_ns", "rev_ns", "roots_ns", "dom_reused",
+)
+ANALYSIS_INFO_STRUCT = struct.Struct("<11Q")
+
+# struct pyl_pattern_row: objects of a type grouped by path pattern.
+PATTERN_ROW_FIELDS = ("count", "bytes", "example", "pattern_off",
+                      "retained")
+PATTERN_ROW_STRUCT = struct.Struct("<5Q")
+
 # The entry points gdb looks up with dlsym, and their C signatures.
 ENTRY_POINTS = {
     "pyl_layout_addr": 0,
@@ -100,4 +129,6 @@ ENTRY_POINTS = {
     "pyl_invalidate": 0,
     "pyl_release": 0,
     "pyl_control_attach": 1,
+    "pyl_analyze": 3,
+    "pyl_patterns": 2,
 }

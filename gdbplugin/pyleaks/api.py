@@ -273,3 +273,26 @@ def release(pid=None, quiet=True):
         gdb.write("warning: pyleaks: could not unload the helper from "
                   "process %d: %s\n" % (pid, str(exc).replace(
                       "pyleaks: ", "", 1)), gdb.STDERR)
+
+
+def analyze(max_suspects, max_containers, force):
+    """(Context, Result) of the leak analysis: rows of the sections of
+    abi.SECTION_* (biggest holders, findings, big containers, retained
+    bytes per type), .info the totals, .aux the objects findings list."""
+    ctx = prepare(force)
+    raw = _call(ctx, "pyl_analyze", max_suspects, max_containers,
+                _flags(force))
+    return ctx, check(result.read(raw, abi.RESULT_ANALYSIS),
+                      "the leak analysis")
+
+
+def patterns(type_name, max_rows, force):
+    """(Context, Result) whose rows group the objects of a type by path
+    pattern: count, bytes, example (address), pattern (text; "" for those
+    no root reaches), biggest first."""
+    _check_type_name(type_name)
+    ctx = prepare(force)
+    _write_type_name(ctx, type_name)
+    raw = _call(ctx, "pyl_patterns", max_rows, _flags(force))
+    return ctx, _type_query(result.read(raw, abi.RESULT_PATTERNS), type_name,
+                            "the path patterns")

@@ -148,3 +148,19 @@ def columns(rows, caps, right=(), indent="  "):
                  enumerate(row[:-1])] + list(row[-1:])
         lines.append((indent + "  ".join(cells)).rstrip())
     return lines
+
+
+def chain_json(ctx, chain):
+    """A result.Chain as JSON: its root and its hops (py-chain's format)."""
+    return {
+        "root": {"kind": chain.root_kind, "description": chain.root_desc},
+        "hops": [{"address": address(h.address), "type": h.type,
+                  "label": h.label,
+                  "repr": object_repr(ctx, h.address, h.type, h.type_addr)}
+                 for h in chain.hops],
+    }
+
+
+def chain_path(chain):
+    """A chain on one line, as code reads: `module app ._cache [3]`."""
+    return " ".join([chain.root_desc] + [h.label for h in chain.hops[1:]])

@@ -4,6 +4,7 @@ Three reads at most: the header, the whole rows array, the whole strings
 block.  Everything is checked for sanity before use, since it comes from
 another process's memory."""
 
+import struct
 from dataclasses import dataclass
 from typing import List, Optional, Tuple
 
@@ -83,7 +84,8 @@ def read(address, expect_kind=None):
     for i in range(result.n_rows):
         start = i * result.row_size
         row = dict(zip(names, row_struct.unpack_from(rows_raw, start)))
-        row["name"] = _string_at(strings, row["name_off"])
+        if "name_off" in row:
+            row["name"] = _string_at(strings, row["name_off"])
         _add_strings(row, strings)
         result.rows.append(row)
     _read_extras(result, strings)
@@ -99,6 +101,8 @@ _ROW_FORMATS = {
     abi.RESULT_CHAIN: (abi.EDGE_ROW_STRUCT, abi.EDGE_ROW_FIELDS),
     abi.RESULT_REFS: (abi.EDGE_ROW_STRUCT, abi.EDGE_ROW_FIELDS),
     abi.RESULT_BACKREFS: (abi.EDGE_ROW_STRUCT, abi.EDGE_ROW_FIELDS),
+    abi.RESULT_ANALYSIS: (abi.ANALYSIS_ROW_STRUCT, abi.ANALYSIS_ROW_FIELDS),
+    abi.RESULT_PATTERNS: (abi.PATTERN_ROW_STRUCT, abi.PATTERN_ROW_FIELDS),
 }
 
 MAX_AUX_ROWS = 1_000_000
@@ -116,6 +120,9 @@ def _read_extras(result, strings):
     (dict or None) and result.aux (list of dicts)."""
     result.info = None
     result.aux = []
+    if result.kind == abi.RESULT_ANALYSIS:
+        _read_analysis_extras(result)
+        return
     info_struct = abi.TARGET_INFO_STRUCT
     if result.info_addr and result.info_size >= info_struct.size:
         raw = _read(result.info_addr, info_struct.size)
@@ -138,6 +145,23 @@ def _read_extras(result, strings):
             raw, i * result.aux_row_size)))
         _add_strings(row, strings)
         result.aux.append(row)
+
+
+def _read_analysis_extras(result):
+    """An analysis' summary (struct pyl_analysis_info) as result.info and
+    the objects its findings list (uint64_t addresses) as result.aux."""
+    info_struct = abi.ANALYSIS_INFO_STRUCT
+    if result.info_addr and result.info_size >= info_struct.size:
+        result.info = dict(zip(abi.ANALYSIS_INFO_FIELDS, info_struct.unpack(
+            _read(result.info_addr, info_struct.size))))
+    if not result.n_aux_rows:
+        return
+    if result.n_aux_rows > MAX_AUX_ROWS or result.aux_row_size != 8:
+        raise PyleaksError("the helper returned an implausible result "
+                           "(%d members of %d bytes)"
+                           % (result.n_aux_rows, result.aux_row_size))
+    raw = _read(result.aux_rows_addr, result.n_aux_rows * 8)
+    result.aux = list(struct.unpack("<%dQ" % result.n_aux_rows, raw))
 
 
 @dataclass

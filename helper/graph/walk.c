@@ -164,6 +164,10 @@ static void discover(struct walk *w, const struct ref *r,
   bool is_gc = pyl_object_is_gc(ty, r->addr);
   uint64_t size = bad == NULL ? pyl_object_size(c, ty, r->addr, is_gc)
                               : pyl_object_base_size(c, ty, is_gc);
+  if (!pyl_heap_set_size(h, idx, size)) {
+    out_of_memory(w);
+    return;
+  }
   if (bad != NULL) {
     skip(w, idx, r->addr, bad);
   }

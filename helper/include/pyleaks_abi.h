@@ -59,6 +59,10 @@ enum pyl_result_kind {
                               info struct pyl_target_info */
   PYL_RESULT_BACKREFS = 6, /* rows are struct pyl_edge_row (referrers),
                               info struct pyl_target_info */
+  PYL_RESULT_ANALYSIS = 7, /* rows struct pyl_analysis_row, aux rows
+                              uint64_t addresses, info struct
+                              pyl_analysis_info */
+  PYL_RESULT_PATTERNS = 9, /* rows struct pyl_pattern_row */
 };
 
 enum pyl_sort_key {
@@ -276,5 +280,96 @@ PYL_EXPORT uint64_t pyl_refs(uint64_t addr, uint64_t max_rows, uint64_t flags);
  * PYL_RESULT_BACKREFS. */
 PYL_EXPORT uint64_t pyl_backrefs(uint64_t addr, uint64_t depth,
                                  uint64_t max_rows, uint64_t flags);
+
+/* ---- Leak analysis: who holds the heap, and the causes named ---- */
+
+enum pyl_analysis_section {
+  PYL_SECTION_SUSPECT = 1,   /* a biggest holder: the object where a
+                                large retained share accumulates */
+  PYL_SECTION_FINDING = 2,   /* a named cause (enum pyl_finding_kind) */
+  PYL_SECTION_CONTAINER = 3, /* a big container, for growth between looks */
+  PYL_SECTION_TYPE = 4,      /* retained bytes of a census row's objects */
+};
+
+enum pyl_finding_kind {
+  PYL_FIND_MUTABLE_DEFAULT = 1,
+  PYL_FIND_LRU_INSTANCES = 2,
+  PYL_FIND_RETAINED_TRACEBACK = 3,
+  PYL_FIND_OBSERVER = 4,
+  PYL_FIND_CYCLIC_GARBAGE = 5,
+  PYL_FIND_UNCOLLECTABLE = 6,
+  PYL_FIND_UNEXPLAINED = 7,
+};
+
+/* One row of an analysis.  Per section:
+ *   SUSPECT:   address = the accumulation point, bytes = what it retains,
+ *              count = objects it retains, subject = the type most of its
+ *              retained bytes are, length = its items if a container.
+ *   FINDING:   kind; address = the object the finding is about (the
+ *              container, the default, the lru_cache wrapper, the
+ *              exception; 0 when it is a set of objects: garbage, C-held);
+ *              count and bytes as docs/json.md says per kind; subject =
+ *              the type of the objects involved; members = some of them.
+ *   CONTAINER: address, length, bytes (retained).
+ *   TYPE:      name_off = the census row's name, count = its objects,
+ *              bytes = what they retain together. */
+struct pyl_analysis_row {
+  uint64_t section;
+  uint64_t kind;
+  uint64_t address;
+  uint64_t type_addr;
+  uint64_t size;
+  uint64_t name_off;    /* the object's qualified type name */
+  uint64_t count;
+  uint64_t bytes;
+  uint64_t subject_off; /* a qualified type name, or "" */
+  uint64_t length;      /* container items, or 0 */
+  uint64_t first_member; /* aux rows [first_member, +n_members) */
+  uint64_t n_members;
+};
+
+struct pyl_analysis_info {
+  uint64_t reachable_objects; /* reached from some root */
+  uint64_t reachable_bytes;
+  uint64_t garbage_objects; /* reached from no root: cyclic garbage */
+  uint64_t garbage_bytes;
+  uint64_t garbage_gc_objects; /* of which on the GC lists */
+  uint64_t gc_enabled;         /* 1, 0, or 2 when unknown */
+  uint64_t dom_ns;             /* dominator tree and retained sizes */
+  uint64_t find_ns;            /* suspects and findings */
+  uint64_t rev_ns;
+  uint64_t roots_ns;
+  uint64_t dom_reused; /* 1 when the dominator tree existed already */
+};
+
+/* Build (once per graph) the reverse edges, the roots and the dominator
+ * tree from a virtual root above all roots; then return the biggest
+ * holders (at most max_suspects), the named causes, the big containers
+ * (at most max_containers, longest first) and the retained bytes per
+ * census row.  kind PYL_RESULT_ANALYSIS. */
+PYL_EXPORT uint64_t pyl_analyze(uint64_t max_suspects, uint64_t max_containers,
+                                uint64_t flags);
+
+/* ---- Holders by path pattern ---- */
+
+/* The objects of one type held the same way: their chains from a root
+ * (the first shortest, as a forward search from all roots finds them)
+ * read alike once indices and keys are generalised:
+ * `module app ._sessions [*]`.  pattern_off is "" for the objects no
+ * root reaches. */
+struct pyl_pattern_row {
+  uint64_t count;
+  uint64_t bytes;       /* retained when the dominator tree exists (see
+                           pyl_analyze), else shallow */
+  uint64_t example;     /* the one with the shortest chain */
+  uint64_t pattern_off; /* root description and generalised labels */
+  uint64_t retained;    /* 1 when bytes are retained sizes */
+};
+
+/* The objects of the type named at pyl_arg_addr() grouped by path
+ * pattern, the biggest groups first, at most max_rows (0 = all);
+ * n_rows_total counts the groups.  PYL_ENOTYPE / PYL_EAMBIGUOUS as
+ * pyl_objects.  kind PYL_RESULT_PATTERNS. */
+PYL_EXPORT uint64_t pyl_patterns(uint64_t max_rows, uint64_t flags);
 
 #endif /* PYLEAKS_ABI_H */

@@ -25,9 +25,6 @@ enum {
 /* Set in fact.kind once a reference took the fact. */
 #define PYL_USED (1u << 31)
 
-/* tp_flags bit not in types.h (stable across 3.8-3.13). */
-#define PYL_TPF_BASE_EXC_SUBCLASS (1ull << 30)
-
 enum fact_kind {
   F_TEXT,      /* text */
   F_INDEX,     /* [idx] */

@@ -30,6 +30,7 @@ struct pyl_view;
 #define PYL_TPF_BYTES_SUBCLASS (1ull << 27)
 #define PYL_TPF_UNICODE_SUBCLASS (1ull << 28)
 #define PYL_TPF_DICT_SUBCLASS (1ull << 29)
+#define PYL_TPF_BASE_EXC_SUBCLASS (1ull << 30)
 #define PYL_TPF_TYPE_SUBCLASS (1ull << 31)
 
 /* How the shallow size of an instance is computed (docs/sizes.md). */

@@ -29,6 +29,7 @@ const char *pyl_call_arg(void) {
 
 static void release_all(struct pyl_ctx *c) {
   pyl_objtab_release(&c->h.tab);
+  pyl_vec_release(&c->h.v_size);
   pyl_csr_release(&c->h.csr);
   pyl_types_release(&c->v.types);
   pyl_names_release(&c->v.names);
@@ -37,6 +38,8 @@ static void release_all(struct pyl_ctx *c) {
   pyl_rev_release(&c->h.rev);
   pyl_roots_release(&c->roots);
   pyl_arena_release(&c->qstr);
+  pyl_arena_release(&c->a_dom);
+  c->have_dom = false;
   pyl_mem_release(&c->v.mem);
   c->reserved = false;
   c->have_graph = false;
@@ -48,7 +51,7 @@ static bool reserve_all(struct pyl_ctx *c) {
     return true;
   }
   for (uint32_t max = PYL_MAX_OBJS; max >= PYL_MIN_OBJS; max /= 2) {
-    if (pyl_objtab_init(&c->h.tab, max) &&
+    if (pyl_objtab_init(&c->h.tab, max) && pyl_heap_init_sizes(&c->h, max) &&
         pyl_csr_init(&c->h.csr, max, (uint64_t)max * PYL_EDGES_PER_OBJ) &&
         pyl_types_init(&c->v.types) && pyl_names_init(&c->v.names) &&
         pyl_arena_reserve(&c->h.work, PYL_WORK_RESERVE, PYL_ARENA_FLOOR) &&
@@ -68,6 +71,7 @@ static void clear_graph(struct pyl_ctx *c) {
     return;
   }
   pyl_objtab_clear(&c->h.tab);
+  pyl_vec_clear(&c->h.v_size);
   pyl_csr_clear(&c->h.csr);
   pyl_types_clear(&c->v.types);
   pyl_names_clear(&c->v.names);
@@ -76,6 +80,8 @@ static void clear_graph(struct pyl_ctx *c) {
   pyl_rev_clear(&c->h.rev);
   pyl_roots_clear(&c->roots);
   pyl_arena_decommit(&c->qstr);
+  pyl_arena_decommit(&c->a_dom);
+  c->have_dom = false;
   pyl_arena_decommit(&c->v.mem.maps.arena);
   c->have_graph = false;
   c->h.total_bytes = 0;

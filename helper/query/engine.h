@@ -9,6 +9,7 @@
 #ifndef PYL_ENGINE_H
 #define PYL_ENGINE_H
 
+#include "dominators.h"
 #include "heap.h"
 #include "pyleaks_abi.h"
 #include "roots.h"
@@ -27,8 +28,11 @@ struct pyl_ctx {
    * census never pays for them; cleared and released with the graph. */
   struct pyl_roots roots; /* where chains start, built on first need */
   struct pyl_arena qstr;  /* strings of the current chain/refs result */
+  struct pyl_dom dom;     /* the dominator tree, built on first analysis */
+  struct pyl_arena a_dom; /* its memory */
   bool reserved;          /* the big reservations are made */
   bool have_graph;
+  bool have_dom;
   uint64_t walk_ns;
 };
 

@@ -186,6 +186,15 @@ struct pyl_graph pyl_q_graph(const struct pyl_ctx *c) {
                             .redges = c->h.rev.edges};
 }
 
+uint64_t pyl_q_gc_enabled(struct pyl_ctx *c) {
+  uint32_t enabled = 0;
+  if (c->v.L->gc_enabled_addr != 0 &&
+      pyl_read_u32(&c->v.mem, c->v.L->gc_enabled_addr, &enabled)) {
+    return enabled != 0;
+  }
+  return PYL_GC_UNKNOWN;
+}
+
 void pyl_q_label(struct pyl_ctx *c, uint32_t src, uint32_t dst, uint32_t prev,
                  struct pyl_qstr *s, uint64_t *off) {
   char buf[PYL_LABEL_MAX];

@@ -67,6 +67,9 @@ void pyl_q_describe(struct pyl_call *call, struct pyl_target_info *info,
 
 struct pyl_graph pyl_q_graph(const struct pyl_ctx *c);
 
+/* gc.isenabled() of the target: 1, 0, or PYL_GC_UNKNOWN. */
+uint64_t pyl_q_gc_enabled(struct pyl_ctx *c);
+
 /* The label of src -> dst (prev: the hop before src, or PYL_NONE). */
 void pyl_q_label(struct pyl_ctx *c, uint32_t src, uint32_t dst, uint32_t prev,
                  struct pyl_qstr *s, uint64_t *off);

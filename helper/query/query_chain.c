@@ -159,11 +159,7 @@ static void unreachable(struct pyl_call *call, struct pyl_target_info *info,
     pyl_call_fail(call, PYL_ENOMEM, "out of helper memory for the search");
     return;
   }
-  uint32_t enabled = 0;
-  if (c->v.L->gc_enabled_addr != 0 &&
-      pyl_read_u32(&c->v.mem, c->v.L->gc_enabled_addr, &enabled)) {
-    info->gc_enabled = enabled != 0;
-  }
+  info->gc_enabled = pyl_q_gc_enabled(c);
   info->cycle_group = u.cycle_group;
   info->garbage = u.garbage;
   explain(c, info, &u, qs);

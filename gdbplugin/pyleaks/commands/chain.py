@@ -33,17 +33,6 @@ parser.add_argument("--max", type=positive_int, metavar="N",
 add_common_options(parser, "the chain")
 
 
-def _root_json(chain):
-    return {"kind": chain.root_kind, "description": chain.root_desc}
-
-
-def _hops_json(ctx, chain):
-    return [{"address": fmt.address(h.address), "type": h.type,
-             "label": h.label,
-             "repr": fmt.object_repr(ctx, h.address, h.type, h.type_addr)}
-            for h in chain.hops]
-
-
 def _unreachable_json(info):
     return {"cycle_group": info.cycle_group, "garbage": info.garbage,
             "gc_enabled": info.gc_enabled,
@@ -57,11 +46,9 @@ def _as_json(ctx, res, all_roots):
         out["picked"] = {"address": fmt.address(res.picked[0]),
                          "why": res.picked[1]}
     if all_roots:
-        out["chains"] = [{"root": _root_json(c), "hops": _hops_json(ctx, c)}
-                         for c in res.chains]
+        out["chains"] = [fmt.chain_json(ctx, c) for c in res.chains]
     elif res.chains:
-        out["root"] = _root_json(res.chains[0])
-        out["hops"] = _hops_json(ctx, res.chains[0])
+        out.update(fmt.chain_json(ctx, res.chains[0]))
     else:
         out["root"] = None
         out["hops"] = []
