@@ -14,15 +14,23 @@
 # containers of 10k, 100k and 1M entries (linear growth, and py-refs
 # against the census); BENCH_REFS_FLAGS passes options, e.g.
 # make bench-refs BENCH_REFS_FLAGS='--sizes "10k 100k" --runs 1'
+#
+# `make bench-analysis` measures what py-leaks' leak analysis (reverse
+# index, roots, dominator tree and retained sizes, findings) adds to the
+# census on heaps of 1M and 10M objects: time after the walk, helper
+# memory per object; BENCH_ANALYSIS_FLAGS passes options, e.g.
+# make bench-analysis BENCH_ANALYSIS_FLAGS='--sizes 1M --runs 1'
 
 EXTRA_DIST += bench/local.mk bench/lib.sh bench/run.sh bench/heap_target.py \
-	bench/chain.sh bench/chain_target.py bench/refs.sh bench/refs_target.py
+	bench/chain.sh bench/chain_target.py bench/refs.sh bench/refs_target.py \
+	bench/analysis.sh
 
 BENCH_FLAGS =
 BENCH_CHAIN_FLAGS =
 BENCH_REFS_FLAGS =
+BENCH_ANALYSIS_FLAGS =
 
-.PHONY: bench bench-chain bench-refs
+.PHONY: bench bench-chain bench-refs bench-analysis
 bench: all
 	bash '$(srcdir)/bench/run.sh' --builddir '$(abs_top_builddir)' $(BENCH_FLAGS)
 
@@ -31,3 +39,6 @@ bench-chain: all
 
 bench-refs: all
 	bash '$(srcdir)/bench/refs.sh' --builddir '$(abs_top_builddir)' $(BENCH_REFS_FLAGS)
+
+bench-analysis: all
+	bash '$(srcdir)/bench/analysis.sh' --builddir '$(abs_top_builddir)' $(BENCH_ANALYSIS_FLAGS)
