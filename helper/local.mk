@@ -29,6 +29,7 @@ pyl_engine_sources = \
 	helper/backend/mem.h \
 	helper/pyobj/names.c helper/pyobj/names.h \
 	helper/query/objects.c \
+	helper/query/identity.c \
 	helper/graph/objtab.c helper/graph/objtab.h \
 	helper/pyobj/peek.h helper/pyobj/view.h \
 	helper/pyobj/pydict.c helper/pyobj/pydict.h \

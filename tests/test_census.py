@@ -83,6 +83,12 @@ def test_default_order_is_by_count(session):
     assert [r["count"] for r in top["types"]] == counts[:7]
 
 
+def counted(rows):
+    """A census's rows without their change since the previous look (the
+    first look of a process has none to give, later ones do)."""
+    return [{k: r[k] for k in ("type", "count", "bytes")} for r in rows]
+
+
 def test_top_sort_bytes(session):
     full = harness.census_rows(session.json("census"))
     top = session.json("top_bytes")["types"]
@@ -90,7 +96,8 @@ def test_top_sort_bytes(session):
     got = [r["bytes"] for r in top]
     assert got == sorted((r["bytes"] for r in full.values()), reverse=True)[:5]
     for r in top:
-        assert full[r["type"]] == r, "top row differs from the full census: %r vs %r" % (r, full[r["type"]])
+        assert counted([full[r["type"]]]) == counted([r]), (
+            "top row differs from the full census: %r vs %r" % (r, full[r["type"]]))
 
 
 def test_top_sort_count(session):
@@ -99,7 +106,7 @@ def test_top_sort_count(session):
     assert len(top) == 5
     assert [r["count"] for r in top] == sorted((r["count"] for r in full.values()), reverse=True)[:5]
     for r in top:
-        assert full[r["type"]] == r
+        assert counted([full[r["type"]]]) == counted([r])
 
 
 def test_top_keeps_totals(session):
@@ -115,7 +122,7 @@ def test_graph_reused(session):
     for name in ("census_again", "census_last"):
         j = session.json(name)
         assert j["graph_reused"] is True, "%s did not reuse the graph" % name
-        assert j["types"] == first["types"], "%s counted differently" % name
+        assert counted(j["types"]) == counted(first["types"]), "%s counted differently" % name
         assert (j["total_objects"], j["gc_tracked"], j["edges"]) == (
             first["total_objects"], first["gc_tracked"], first["edges"])
 
@@ -156,7 +163,7 @@ def test_graph_rebuilt_after_target_ran(session):
     assert str(session.ready["pid"]) in session.out["run_target"], session.out["run_target"]
     j = session.json("census_after_run")
     assert j["graph_reused"] is False, "the target ran, yet the old graph was reused"
-    assert j["types"] == first["types"]
+    assert counted(j["types"]) == counted(first["types"])
     assert (j["total_objects"], j["gc_tracked"], j["edges"]) == (
         first["total_objects"], first["gc_tracked"], first["edges"])
 
@@ -164,4 +171,4 @@ def test_graph_rebuilt_after_target_ran(session):
 def test_force_on_a_quiet_target(session):
     """--force changes nothing when there is nothing to force."""
     j = session.json("force")
-    assert j["types"] == session.json("census")["types"][:3]
+    assert counted(j["types"]) == counted(session.json("census")["types"][:3])

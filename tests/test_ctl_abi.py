@@ -104,6 +104,8 @@ STRUCTS = {
     "ANALYSIS_ROW": "pyl_analysis_row",
     "ANALYSIS_INFO": "pyl_analysis_info",
     "PATTERN_ROW": "pyl_pattern_row",
+    "ID_ROW": "pyl_id_row",
+    "IDS_INFO": "pyl_ids_info",
 }
 
 _C_CODES = {"uint64_t": "Q", "int64_t": "q"}

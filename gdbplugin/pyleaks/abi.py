@@ -129,6 +129,18 @@ ENTRY_POINTS = {
     "pyl_invalidate": 0,
     "pyl_release": 0,
     "pyl_control_attach": 1,
+    "pyl_ids": 1,
+    "pyl_ids_buffer": 1,
+    "pyl_ids_new": 2,
     "pyl_analyze": 3,
     "pyl_patterns": 2,
 }
+
+# Object identities (py-leaks --save / --new): struct pyl_id_row, sorted by
+# address, and struct pyl_ids_info.
+RESULT_IDS = 8
+ID_ROW_FIELDS = ("address", "type_addr")
+ID_ROW_STRUCT = struct.Struct("<2Q")
+IDS_INFO_FIELDS = ("new_objects", "new_bytes", "old_objects", "gone_objects",
+                   "merge_ns")
+IDS_INFO_STRUCT = struct.Struct("<5Q")

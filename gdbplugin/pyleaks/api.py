@@ -134,6 +134,81 @@ def census(sort, top, force):
     return ctx, check(result.read(address, abi.RESULT_CENSUS), "the census")
 
 
+# --- object identities: py-leaks --save and --new ---------------------------
+
+def _call_long(ctx, name, *args):
+    """_call for an entry point whose work grows with the heap: it gets
+    the stopped-target budget, heartbeats and progress lines."""
+    try:
+        return infcall.call(ctx.helper.entries[name], args, name=name,
+                            long=True)
+    except PyleaksError as exc:
+        if interrupts.wants_out() is None:
+            raise
+        raise PyleaksError(str(exc).rstrip(".") + "; " +
+                           give_back(ctx.target.pid)) from None
+    except gdb.error as exc:
+        raise translate(exc, ctx.target.pid) from None
+
+
+def object_ids(ctx, force):
+    """The identity of every object of the graph (built if needed), sorted
+    by address: bytes of struct pyl_id_row (abi.ID_ROW_STRUCT), read in
+    bulk, for a snapshot to store as they are."""
+    flags = abi.CENSUS_FORCE if force else 0
+    res = check(result.read_header(_call_long(ctx, "pyl_ids", flags),
+                                   abi.RESULT_IDS), "listing the objects")
+    if res.n_rows and res.row_size != abi.ID_ROW_STRUCT.size:
+        raise PyleaksError("the helper returned identities of %d bytes"
+                           % res.row_size)
+    return result.read_bytes(res.rows_addr,
+                             res.n_rows * abi.ID_ROW_STRUCT.size)
+
+
+def _write_old_ids(ctx, old_ids):
+    """Hand the helper an old list of identities; its row count."""
+    n_old = len(old_ids) // abi.ID_ROW_STRUCT.size
+    address = _call(ctx, "pyl_ids_buffer", n_old) if n_old else 0
+    if n_old and not address:
+        raise PyleaksError("the helper could not map %d bytes in the target "
+                           "for the old identities" % len(old_ids),
+                           "The process may be out of memory")
+    view = memoryview(old_ids)
+    for offset in range(0, len(old_ids), result.BULK_CHUNK):
+        ctx.helper.write(address + offset,
+                         view[offset:offset + result.BULK_CHUNK])
+    return n_old
+
+
+def new_objects(ctx, old_ids, force):
+    """(Result, info): census rows (most objects first, all of them) of
+    the objects alive now whose identity is not in old_ids (bytes of
+    struct pyl_id_row sorted by address, as object_ids gave them), and
+    the totals of struct pyl_ids_info as a dict."""
+    flags = abi.CENSUS_FORCE if force else 0
+    try:
+        n_old = _write_old_ids(ctx, old_ids)
+        raw = _call_long(ctx, "pyl_ids_new", n_old, flags)
+    except BaseException:
+        # Nothing of the old list may stay mapped in the target.
+        _release_old_ids(ctx)
+        raise
+    res = check(result.read(raw, abi.RESULT_CENSUS), "finding the new objects")
+    info_struct = abi.IDS_INFO_STRUCT
+    if not res.info_addr or res.info_size < info_struct.size:
+        raise PyleaksError("the helper returned no totals of the new objects")
+    info = dict(zip(abi.IDS_INFO_FIELDS, info_struct.unpack(
+        result.read_bytes(res.info_addr, info_struct.size))))
+    return res, info
+
+
+def _release_old_ids(ctx):
+    try:
+        ctx.helper.call("pyl_ids_buffer", 0)
+    except (PyleaksError, gdb.error):
+        pass
+
+
 def _write_type_name(ctx, type_name):
     encoded = type_name.encode("utf-8")
     if len(encoded) + 1 > ctx.helper.arg_size:

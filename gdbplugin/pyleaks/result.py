@@ -299,3 +299,39 @@ def refs_result(res, backward):
                       info.get("type_addr", 0),
                       [item(row) for row in res.rows], res.call_ns / 1e9,
                       res.n_rows_total)
+
+
+# --- bulk results: rows gdb stores as they are (object identities) ----------
+
+BULK_CHUNK = 4 << 20
+
+
+def read_header(address, expect_kind):
+    """The Result at `address` without its rows: for a kind whose rows
+    are taken as bytes (read_bytes), never one Python object per row."""
+    if not address:
+        raise PyleaksError("the helper returned no result",
+                           "It could not map its memory; the target may be "
+                           "out of memory")
+    fields = dict(zip(abi.RESULT_FIELDS, abi.RESULT_STRUCT.unpack(
+        _read(address, abi.RESULT_STRUCT.size))))
+    if fields["magic"] != abi.RESULT_MAGIC:
+        raise PyleaksError("the helper returned a malformed result (magic "
+                           "%#x)" % fields["magic"],
+                           "The plugin and the helper come from different "
+                           "pyleaks versions; rebuild both")
+    fields["message"] = fields["message"].split(b"\0")[0].decode(
+        "utf-8", "replace")
+    res = Result(fields)
+    if res.ok and res.kind != expect_kind:
+        raise PyleaksError("the helper returned a result of kind %d where "
+                           "%d was expected" % (res.kind, expect_kind))
+    return res
+
+
+def read_bytes(address, size):
+    """`size` bytes of the target at `address`, read a few MB at a time."""
+    chunks = []
+    for offset in range(0, size, BULK_CHUNK):
+        chunks.append(_read(address + offset, min(BULK_CHUNK, size - offset)))
+    return b"".join(chunks)

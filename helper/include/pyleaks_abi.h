@@ -372,4 +372,39 @@ struct pyl_pattern_row {
  * pyl_objects.  kind PYL_RESULT_PATTERNS. */
 PYL_EXPORT uint64_t pyl_patterns(uint64_t max_rows, uint64_t flags);
 
+/* ---- Object identities: py-leaks --save and --new ---- */
+
+#define PYL_RESULT_IDS 8 /* rows struct pyl_id_row, sorted by address */
+
+/* One object by its identity: its address and its type object's. */
+struct pyl_id_row {
+  uint64_t address;
+  uint64_t type_addr;
+};
+
+/* What pyl_ids_new found (its result's info). */
+struct pyl_ids_info {
+  uint64_t new_objects; /* alive now, not in the old list */
+  uint64_t new_bytes;   /* their shallow sizes */
+  uint64_t old_objects; /* in the old list */
+  uint64_t gone_objects; /* in the old list, not alive now */
+  uint64_t merge_ns;    /* sort and merge */
+};
+
+/* Build the graph if needed; return the identity of every object of it,
+ * sorted by address (kind PYL_RESULT_IDS, n_rows rows of row_size bytes). */
+PYL_EXPORT uint64_t pyl_ids(uint64_t flags);
+
+/* A buffer of n_rows struct pyl_id_row for gdb to write an old list of
+ * identities into (sorted by address, as pyl_ids gave it); 0 when it
+ * cannot be mapped.  It stays mapped until the next pyl_ids_new() or
+ * pyl_ids_buffer() call (pyl_ids_buffer(0) only unmaps it). */
+PYL_EXPORT uint64_t pyl_ids_buffer(uint64_t n_rows);
+
+/* The objects of the graph (built if needed) whose identity is not among
+ * the first n_old rows of the buffer: census rows by type name, most
+ * objects first, all of them (kind PYL_RESULT_CENSUS), and a struct
+ * pyl_ids_info as the result's info.  Unmaps the buffer. */
+PYL_EXPORT uint64_t pyl_ids_new(uint64_t n_old, uint64_t flags);
+
 #endif /* PYLEAKS_ABI_H */
