@@ -255,6 +255,7 @@ static void build_roots(void) {
   view.type_extent = sizeof(struct fake_type);
   ASSERT_EQ(pyl_layout_check(view.L, &msg), PYL_OK);
   ASSERT_TRUE(pyl_objtab_init(&heap.tab, 1u << 16));
+  ASSERT_TRUE(pyl_heap_init_sizes(&heap, 1u << 16));
   ASSERT_TRUE(pyl_csr_init(&heap.csr, 1u << 16, 1u << 18));
   ASSERT_TRUE(pyl_types_init(&view.types));
   ASSERT_TRUE(pyl_arena_reserve(&heap.work, 1u << 24, 1u << 20));
