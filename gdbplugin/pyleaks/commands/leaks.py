@@ -30,8 +30,9 @@ def snapshot_name(text):
 parser = ArgumentParser(
     prog="py-leaks",
     description="Count the live objects of the target by type: how many and "
-                "how many bytes, and how that changed since the previous "
-                "look at the process (or a snapshot saved with --save).",
+                "how many bytes, how that changed since the previous look "
+                "at the process (or a snapshot saved with --save), and the "
+                "memory around them (RSS, pymalloc's arenas, the rest).",
     epilog="Example: py-leaks --top 10 --sort growth; py-leaks --save "
            "before ... py-leaks --new --since before")
 parser.add_argument("--top", type=positive_int, metavar="N",
@@ -244,7 +245,8 @@ def table_text(report):
              + ([count_change(r), size_change(r.bytes_delta)] if with_change
                 else []) + [r.name] for r in rows]
     right = (0, 1, 2, 3) if with_change else (0, 1)
-    lines = fmt.table(headers, cells, right=right).splitlines()
+    lines = fmt.table(headers, cells, right=right).splitlines() if cells \
+        else []
     return lines + _cut_line(report, len(rows))
 
 
@@ -285,8 +287,9 @@ def new_text(report):
     rows = new.rows[:top] if top else new.rows
     cells = [[fmt.count(r["count"]), fmt.size(r["bytes"]), r["name"]]
              for r in rows]
-    lines += fmt.table(["count", "bytes", "type"], cells,
-                       right=(0, 1)).splitlines()
+    if cells:
+        lines += fmt.table(["count", "bytes", "type"], cells,
+                           right=(0, 1)).splitlines()
     if len(rows) < len(new.rows):
         lines.append("(%s of %s types shown; --top N for more)"
                      % (fmt.count(len(rows)), fmt.count(len(new.rows))))
