@@ -421,3 +421,29 @@ def test_new_without_identities_yet(growth_target, tmp_path):
     new = harness.one_json(r.stdout)["new"]
     assert new["since"]["kind"] == "previous" and new["objects"] == 0 and new["gone"] == 0, new
     assert new["types"] == []
+
+
+def test_sort_growth_on_a_first_look(growth_target, tmp_path):
+    """Nothing to compare with: --sort growth orders by count."""
+    r = look_json(growth_target.pid, tmp_path / "state", "--sort", "growth")
+    j = harness.one_json(r.stdout)
+    assert j["since"] is None
+    counts = [t["count"] for t in j["types"]]
+    assert counts == sorted(counts, reverse=True)
+
+
+def test_damaged_snapshot(growth_target, tmp_path):
+    """A snapshot that cannot be read is one line saying which and what
+    to do; so are its damaged identities, for --new."""
+    state = tmp_path / "state"
+    assert look_json(growth_target.pid, state, "--save", "good").returncode == 0
+    (state / "snapshots" / "bad.json").write_text("[1, 2")
+    r = look_json(growth_target.pid, state, "--since", "bad")
+    lines = harness.assert_refused(r, "snapshot 'bad' cannot be read", "--save bad")
+    assert len(lines) == 1, lines
+    (state / "snapshots" / "good.ids").write_bytes(b"pyleaks-ids 1\n{}\ngarbage")
+    r = look_json(growth_target.pid, state, "--new", "--since", "good")
+    harness.assert_refused(r, "identities of snapshot 'good' cannot be read", "damaged")
+    # Without --new the counts of that snapshot still serve.
+    r = look_json(growth_target.pid, state, "--since", "good")
+    assert r.returncode == 0 and harness.one_json(r.stdout)["since"]["name"] == "good", r.describe()

@@ -99,8 +99,10 @@ def gather(args):
         base = growth.previous(ctx.target, notes)
     if base is not None:
         notes.extend(growth.differences(look, base))
+    # Without a look to compare with there is no growth to sort by.
+    order = "count" if args.sort == "growth" and base is None else args.sort
     report = Report(args, ctx, res, now, look, base,
-                    growth.sort_rows(growth.compare(look, base), args.sort),
+                    growth.sort_rows(growth.compare(look, base), order),
                     memory.measure(ctx.target, res.total_bytes,
                                    res.mapped_bytes), notes)
     if args.new:
