@@ -106,46 +106,61 @@ hwm_reset() {
 
 # Samples per size and key ("N:key" -> space-separated values).
 declare -A samples=() objects=() expected=() build_s=() python_version=()
-declare -A rss=() reach=() flags=() mismatch=()
+declare -A rss=() reach=() flags=() mismatch=() after_mode=()
 
 add() {
   samples[$1:$2]+="$3 "
 }
 
-# Keys of the analysing attach's JSON, and the sample each goes to.
-an_keys=(total_objects walk_s elapsed_s helper_peak_bytes helper_mapped_bytes graph_reused
+# Keys of the analysing attach's JSON.
+an_keys=(total_objects walk_s elapsed_s helper_peak_bytes graph_reused
   analysis analysis.elapsed_s analysis.reverse_s analysis.roots_s analysis.dominators_s
   analysis.findings_s analysis.reachable_objects analysis.reachable_bytes
   analysis.garbage_objects analysis.garbage_bytes analysis.dominators_reused)
 
+# Every attach ends with this second command: a census of the graph already
+# built (graph_reused, microseconds in the helper) whose helper_peak_bytes
+# and helper_mapped_bytes are the attach's so far, the first command's
+# analysis included (that command's own JSON gives the census' figures,
+# taken before its analysis ran).  Both attaches run it, so that it does
+# not bias their difference.
+probe='py-leaks --json --no-analysis'
+
 # One attach of size $1, run $2, kind $3 (census or analysis), pid $4,
-# with the -c command $5; its JSON line in $attach_json, its VmHWM rise
-# (bytes) in $attach_hwm.  Fails when pyleaks did.
+# with the -c command $5 and the probe; the command's JSON line in
+# $attach_json; its wall time, VmHWM rise, and the probe's helper peak
+# and mapped bytes recorded as samples.  Fails when pyleaks did.
 attach() {
-  local n=$1 r=$2 kind=$3 pid=$4 cmd=$5 before hwm
-  progress "size $n, run $r/$runs: pyleaks --pid $pid -c '$cmd'"
+  local n=$1 r=$2 kind=$3 pid=$4 cmd=$5 before hwm v
+  progress "size $n, run $r/$runs: pyleaks --pid $pid -c '$cmd' -c '$probe'"
   before=$(status_kib "$pid" VmRSS)
   attach_hwm=
   hwm_reset "$pid" || before=
-  if ! run_pyleaks "$pid" "$cmd" || [ -z "$json_lines" ]; then
+  if ! run_pyleaks "$pid" "$cmd" "$probe" || [ "$(grep -c . <<<"$json_lines")" -ne 2 ]; then
     if grep -q 'unrecognized arguments: --no-analysis' "$tmp/err" "$tmp/out"; then
       fail "not measured: py-leaks does not know --no-analysis in this build (the analysis is not wired in yet)"
     else
-      fail "not measured: pyleaks -c '$cmd' failed (size $n): $(head -3 "$tmp/err" | tr '\n' ' ')"
+      fail "not measured: pyleaks -c '$cmd' -c '$probe' failed (size $n): $(head -3 "$tmp/err" | tr '\n' ' ')"
     fi
     return 1
   fi
-  attach_json=$(head -1 <<<"$json_lines")
   hwm=$(status_kib "$pid" VmHWM)
   [ -z "$before" ] || [ -z "$hwm" ] || attach_hwm=$(((hwm - before) * 1024))
+  attach_json=$(sed -n 1p <<<"$json_lines")
+  mapfile -t v < <(json_get "$(sed -n 2p <<<"$json_lines")" graph_reused helper_peak_bytes helper_mapped_bytes)
+  [ "${v[0]}" = true ] || flags[$n]+="$kind attach $r: the probe's graph_reused ${v[0]:-absent}, its peak is not the first command's; "
   add "$n" "${kind}_wall" "$wall"
   add "$n" "${kind}_hwm" "$attach_hwm"
+  add "$n" "${kind}_peak" "${v[1]}"
+  add "$n" "${kind}_mapped" "${v[2]}"
+  attach_peak=${v[1]}
 }
 
 measure() {
-  local n=$1 ready pid r v total c_peak c_total c_hwm
-  # The target takes about 100 bytes per object, the helper about 100 for
-  # the census and 24 more for the analysis, gdb some too.
+  local n=$1 ready pid r v total c_peak c_total c_hwm post
+  # The target takes about 100 bytes per object, the helper about 40 for
+  # the census and (the issue's target) 24 more for the analysis, gdb
+  # some too; 250 leaves room for an analysis that misses it.
   local avail
   avail=$(mem_available_kib)
   if [ $((n / 1024 * 250)) -gt "$avail" ]; then
@@ -168,23 +183,15 @@ measure() {
   progress "size $n: pid $pid, Python ${python_version[$n]}, expected census ~${expected[$n]} objects, built in ${build_s[$n]} s"
   rss[$n]="$(status_kib "$pid" VmRSS) $(status_kib "$pid" RssAnon)"
 
-  local census_ok=yes
   for ((r = 1; r <= runs; r++)); do
     # The census alone.
-    c_peak='' c_total='' c_hwm=''
-    if [ $census_ok = yes ]; then
-      if attach "$n" "$r" census "$pid" 'py-leaks --json --no-analysis'; then
-        mapfile -t v < <(json_get "$attach_json" total_objects walk_s elapsed_s helper_peak_bytes graph_reused analysis)
-        c_total=${v[0]} c_peak=${v[3]} c_hwm=$attach_hwm
-        add "$n" census_walk "${v[1]}"
-        add "$n" census_elapsed "${v[2]}"
-        add "$n" census_peak "${v[3]}"
-        [ "${v[4]}" = false ] || flags[$n]+="census attach $r: graph_reused ${v[4]:-absent}; "
-        [ -z "${v[5]}" ] || fail "not measured: py-leaks --json --no-analysis still printed an \"analysis\" object"
-      else
-        census_ok=no
-      fi
-    fi
+    attach "$n" "$r" census "$pid" 'py-leaks --json --no-analysis' || break
+    mapfile -t v < <(json_get "$attach_json" total_objects walk_s elapsed_s graph_reused analysis)
+    c_total=${v[0]} c_peak=$attach_peak c_hwm=$attach_hwm
+    add "$n" census_walk "${v[1]}"
+    add "$n" census_elapsed "${v[2]}"
+    [ "${v[3]}" = false ] || flags[$n]+="census attach $r: graph_reused ${v[3]:-absent}; "
+    [ -z "${v[4]}" ] || fail "not measured: py-leaks --json --no-analysis still printed an \"analysis\" object"
     # The census and the analysis.
     attach "$n" "$r" analysis "$pid" 'py-leaks --json' || break
     mapfile -t v < <(json_get "$attach_json" "${an_keys[@]}")
@@ -192,24 +199,35 @@ measure() {
     objects[$n]=$total
     add "$n" walk "${v[1]}"
     add "$n" elapsed "${v[2]}"
-    add "$n" peak "${v[3]}"
-    add "$n" mapped "${v[4]}"
-    [ "${v[5]}" = false ] || flags[$n]+="analysing attach $r: graph_reused ${v[5]:-absent}; "
-    if [ "${v[6]}" != present ]; then
+    add "$n" json_peak "${v[3]}"
+    [ "${v[4]}" = false ] || flags[$n]+="analysing attach $r: graph_reused ${v[4]:-absent}; "
+    [ "$c_total" = "$total" ] || mismatch[$n]+="run $r: census $c_total, analysing $total; "
+    if [ "${v[5]}" != present ]; then
       fail "not measured: py-leaks --json has no \"analysis\" object in this build (the analysis is not wired in yet)"
       continue
     fi
-    add "$n" an_elapsed "${v[7]}"
-    add "$n" reverse "${v[8]}"
-    add "$n" roots "${v[9]}"
-    add "$n" dominators "${v[10]}"
-    add "$n" findings "${v[11]}"
-    reach[$n]="${v[12]} ${v[13]} ${v[14]} ${v[15]}"
-    [ "${v[16]}" = false ] || flags[$n]+="analysing attach $r: dominators_reused ${v[16]:-absent}; "
-    [ -n "${v[1]}" ] && [ -n "${v[2]}" ] && add "$n" after "$(calc "${v[2]} - ${v[1]}")"
-    if [ -n "$c_peak" ] && [ -n "${v[3]}" ] && [ -n "$total" ] && [ "$total" -gt 0 ]; then
-      add "$n" extra_bpo "$(calc "(${v[3]} - $c_peak) / $total")"
-      [ "$c_total" = "$total" ] || mismatch[$n]+="run $r: census $c_total, analysing $total; "
+    add "$n" an_elapsed "${v[6]}"
+    add "$n" reverse "${v[7]}"
+    add "$n" roots "${v[8]}"
+    add "$n" dominators "${v[9]}"
+    add "$n" findings "${v[10]}"
+    reach[$n]="${v[11]} ${v[12]} ${v[13]} ${v[14]}"
+    [ "${v[15]}" = false ] || flags[$n]+="analysing attach $r: dominators_reused ${v[15]:-absent}; "
+    # After the walk: what the command's elapsed_s has beyond walk_s, and
+    # the analysis' elapsed_s unless elapsed_s already holds it (then it
+    # is at least as long as the analysis).
+    if [ -n "${v[1]}" ] && [ -n "${v[2]}" ] && [ -n "${v[6]}" ]; then
+      post=$(calc "${v[2]} - ${v[1]}")
+      if awk -v p="$post" -v a="${v[6]}" 'BEGIN { exit !(p >= a) }'; then
+        after_mode[$n]=included
+        add "$n" after "$post"
+      else
+        after_mode[$n]=separate
+        add "$n" after "$(calc "$post + ${v[6]}")"
+      fi
+    fi
+    if [ -n "$c_peak" ] && [ -n "$attach_peak" ] && [ -n "$total" ] && [ "$total" -gt 0 ]; then
+      add "$n" extra_bpo "$(calc "($attach_peak - $c_peak) / $total")"
     fi
     if [ -n "$c_hwm" ] && [ -n "$attach_hwm" ] && [ -n "$total" ] && [ "$total" -gt 0 ]; then
       add "$n" extra_hwm_bpo "$(calc "($attach_hwm - $c_hwm) / $total")"
@@ -271,6 +289,19 @@ count() {
 report() {
   local n row c big=${counts[-1]} label
   report_head "pyleaks leak analysis benchmark (reverse index, roots, dominators, findings)"
+  # How "after the walk" was made up (the same for every size, or mixed).
+  local modes after_formula after_text
+  modes=$(printf '%s\n' "${after_mode[@]}" | sort -u | tr '\n' ' ')
+  case $modes in
+    'included ') after_formula="elapsed_s − walk_s"
+      after_text="the analysing command's elapsed_s − walk_s (its elapsed_s holds the analysis)" ;;
+    'separate ') after_formula="elapsed_s − walk_s + analysis elapsed_s"
+      after_text="the analysing command's elapsed_s − walk_s (the census' own work after the walk), plus the analysis' elapsed_s, which this build reports apart (the command's elapsed_s is its census call alone)" ;;
+    '') after_formula="elapsed_s − walk_s, plus the analysis' elapsed_s if apart"
+      after_text="the analysing command's elapsed_s − walk_s, plus the analysis' elapsed_s when elapsed_s does not hold it" ;;
+    *) after_formula="elapsed_s − walk_s, plus the analysis' elapsed_s if apart"
+      after_text="the analysing command's elapsed_s − walk_s, plus the analysis' elapsed_s where elapsed_s did not hold it (runs differed)" ;;
+  esac
   row="| | "
   for n in "${counts[@]}"; do row+="$(count "$n") objects | "; done
   echo "${row% }"
@@ -306,15 +337,17 @@ report() {
   line "census alone: walk (walk_s)" tcell census_walk
   line "census alone: helper elapsed_s" tcell census_elapsed
   line "with analysis: walk (walk_s)" tcell walk
+  line "with analysis: py-leaks elapsed_s" tcell elapsed
   line "reverse index (reverse_s)" tcell reverse
   line "roots (roots_s)" tcell roots
   line "dominator tree + retained sizes (dominators_s)" tcell dominators
   line "suspects, findings, big containers, per-type retained (findings_s)" tcell findings
   line "analysis elapsed_s" tcell an_elapsed
-  line "**after the walk** (elapsed_s − walk_s)" tcell after
+  line "**after the walk** ($after_formula)" tcell after
   line "helper peak, census alone (helper_peak_bytes)" bcell census_peak
-  line "helper peak, with analysis (helper_peak_bytes)" bcell peak
-  line "helper mapped at the end, with analysis (helper_mapped_bytes)" bcell mapped
+  line "helper peak, with analysis (helper_peak_bytes after it)" bcell analysis_peak
+  line "helper_peak_bytes in the analysing py-leaks' own JSON" bcell json_peak
+  line "helper mapped after the analysis, until detach (helper_mapped_bytes)" bcell analysis_mapped
   line "**extra helper bytes per object** (peak with − peak without) / objects" bpo_cell extra_bpo
   line "target peak RSS rise in the attach (VmHWM − VmRSS before), census alone" bcell census_hwm
   line "target peak RSS rise in the attach, with analysis" bcell analysis_hwm
@@ -324,7 +357,7 @@ report() {
   line "end-to-end difference (median with − median without)" c_e2e_diff
   line "target memory, before the first attach → after the last detach" c_rss
   echo
-  echo "Each of the $runs run(s) per size is two fresh attaches of the same target: \`pyleaks --pid PID -c 'py-leaks --json --no-analysis'\` (the census alone), then \`pyleaks --pid PID -c 'py-leaks --json'\` (the census and the analysis); times are medians (min–max) of the helper's own figures inside the target (docs/json.md): walk_s, the analysis' reverse_s, roots_s, dominators_s, findings_s and elapsed_s. \"After the walk\" is the analysing attach's elapsed_s − walk_s: everything the helper did after the walk, which includes the reverse index and the roots, since they are built for the analysis (a census alone needs neither). The extra helper memory is, per run, the analysing attach's helper_peak_bytes − the census attach's, divided by the census objects; the target's VmHWM is reset (/proc/PID/clear_refs) before each attach and read after it, a measure of the same from outside the helper. End-to-end times are the wrapper's wall time (gdb's start, the injection, the walk, the analysis, the output in gdb, the detach); their difference is what the analysis costs as the user sees it, work in gdb included."
+  echo "Each of the $runs run(s) per size is two fresh attaches of the same target: \`pyleaks --pid PID -c 'py-leaks --json --no-analysis' -c '$probe'\` (the census alone), then \`pyleaks --pid PID -c 'py-leaks --json' -c '$probe'\` (the census and the analysis). Times are medians (min–max) of the helper's own figures inside the target (docs/json.md): walk_s, elapsed_s, and the analysis' reverse_s, roots_s, dominators_s, findings_s and elapsed_s. \"After the walk\" is $after_text: everything the helper did after the walk, the reverse index and the roots included, since they are built for the analysis (a census alone needs neither); the holder chains py-leaks asks afterwards are in none of these, only in the end-to-end times. Helper peaks are the helper_peak_bytes of each attach's second command, a census of the graph already built (graph_reused, microseconds), so they count the first command's analysis: the analysing py-leaks' own JSON reports its census' peak, taken before the analysis ran. The extra helper memory is, per run, the analysing attach's peak − the census attach's, divided by the census objects; the target's VmHWM is reset (/proc/PID/clear_refs) before each attach and read after it, the same measured from outside the helper. End-to-end times are the wrapper's wall time (gdb's start, the injection, both commands, the output in gdb, the detach); their difference is what the analysis costs as the user sees it, work in gdb included."
   echo
   if [ "$big" -eq 10000000 ]; then label="on the $(count "$big")-object heap"; else label="on the $(count "$big")-object heap (the issue's is 10M)"; fi
   echo "Targets (the issue's, at the largest size):"
@@ -333,11 +366,11 @@ report() {
   measured=0; [ -z "$m" ] || measured=1
   misses=; [ "$measured" -eq 0 ] || awk -v m="$m" -v t="$after_walk_target" 'BEGIN { exit !(m < t) }' || misses=x
   cells="median $(tcell "$big" after); reverse $(secs "$(med "$big" reverse)"), roots $(secs "$(med "$big" roots)"), dominators $(secs "$(med "$big" dominators)"), findings $(secs "$(med "$big" findings)"); end to end the analysing attach takes $(c_e2e_diff "$big") more than the census alone"
-  verdict "dominator tree, retained sizes and findings under $after_walk_target s after the walk $label (elapsed_s − walk_s, reverse index and roots included)" "$cells" "$misses" "$measured"
+  verdict "dominator tree, retained sizes and findings under $after_walk_target s after the walk $label ($after_formula: reverse index and roots included)" "$cells" "$misses" "$measured"
   m=$(med "$big" extra_bpo)
   measured=0; [ -z "$m" ] || measured=1
   misses=; [ "$measured" -eq 0 ] || awk -v m="$m" -v t="$extra_bpo_target" 'BEGIN { exit !(m < t) }' || misses=x
-  cells="$(bpo_cell "$big" extra_bpo): helper peak $(mib "$(med "$big" peak)") with, $(mib "$(med "$big" census_peak)") without; by the target's VmHWM $(bpo_cell "$big" extra_hwm_bpo)"
+  cells="$(bpo_cell "$big" extra_bpo): helper peak $(mib "$(med "$big" analysis_peak)") with, $(mib "$(med "$big" census_peak)") without; by the target's VmHWM $(bpo_cell "$big" extra_hwm_bpo)"
   verdict "extra memory for the analysis under $extra_bpo_target bytes per object $label" "$cells" "$misses" "$measured"
   echo "- \`--watch\` pause per sample no longer than one census: not measured by this benchmark"
   [ -z "$failed" ] || echo "- $failed"
@@ -351,7 +384,7 @@ report() {
   for n in "${counts[@]}"; do
     echo "- $(count "$n") objects: Python ${python_version[$n]:-?}, heap built in ${build_s[$n]:-?} s, expected census ~${expected[$n]:-?}; census total_objects ${objects[$n]:-?}${mismatch[$n]:+ (the totals of the two attaches differ: ${mismatch[$n]})}; ${flags[$n]:-every attach built its graph anew (graph_reused false)${samples[$n:dominators]:+ and its dominator tree (dominators_reused false)}}"
     row="  samples:"
-    for c in census_walk census_elapsed census_peak census_wall census_hwm walk reverse roots dominators findings an_elapsed elapsed after peak mapped analysis_wall analysis_hwm extra_bpo extra_hwm_bpo; do
+    for c in census_walk census_elapsed census_peak census_mapped census_wall census_hwm walk elapsed reverse roots dominators findings an_elapsed after json_peak analysis_peak analysis_mapped analysis_wall analysis_hwm extra_bpo extra_hwm_bpo; do
       row+=" $c $(echo ${samples[$n:$c]:-});"
     done
     echo "$row"
