@@ -228,10 +228,11 @@ def growth_text(report):
                 "with yet (the next py-leaks shows the change)"]
     objects = sum(r.count_delta for r in report.rows)
     nbytes = sum(r.bytes_delta for r in report.rows)
-    return ["growth %s: %s objects, %s"
-            % (growth.since_text(report.base, report.now),
-               "{:+,}".format(objects) if objects else "=",
-               size_change(nbytes))]
+    change = "no change" if not objects and not nbytes else \
+        "%s objects, %s" % ("{:+,}".format(objects),
+                            size_change(nbytes) if nbytes else "+0 B")
+    return ["growth %s: %s" % (growth.since_text(report.base, report.now),
+                               change)]
 
 
 def table_text(report):
