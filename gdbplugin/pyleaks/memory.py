@@ -23,7 +23,6 @@ its block size is the pool size)."""
 
 import collections
 import ctypes
-import os
 import struct
 from array import array
 from dataclasses import dataclass
