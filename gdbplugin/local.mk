@@ -18,10 +18,13 @@ pyleaks_plugin_files = \
 	gdbplugin/pyleaks/dot.py \
 	gdbplugin/pyleaks/errors.py \
 	gdbplugin/pyleaks/fmt.py \
+	gdbplugin/pyleaks/findings.py \
+	gdbplugin/pyleaks/growth.py \
 	gdbplugin/pyleaks/infcall.py \
 	gdbplugin/pyleaks/interrupts.py \
 	gdbplugin/pyleaks/inject.py \
 	gdbplugin/pyleaks/layout.py \
+	gdbplugin/pyleaks/memory.py \
 	gdbplugin/pyleaks/nspid.py \
 	gdbplugin/pyleaks/placement.py \
 	gdbplugin/pyleaks/ptrace.py \
