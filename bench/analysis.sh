@@ -103,6 +103,14 @@ json_get() {
 hwm_reset() {
   { echo 5 >"/proc/$1/clear_refs"; } 2>/dev/null
 }
+# The target's CPU time so far (utime + stime, in clock ticks): the
+# helper runs on the target's threads, which do nothing else meanwhile, so
+# its rise over an attach is the helper's work, which a busy machine does
+# not inflate the way it inflates the helper's elapsed times.
+clk_tck=$(getconf CLK_TCK 2>/dev/null || echo 100)
+cpu_ticks() {
+  awk '{ sub(/.*\) /, ""); print $12 + $13 }' "/proc/$1/stat" 2>/dev/null
+}
 
 # Samples per size and key ("N:key" -> space-separated values).
 declare -A samples=() objects=() expected=() build_s=() python_version=()
@@ -131,11 +139,12 @@ probe='py-leaks --json --no-analysis'
 # $attach_json; its wall time, VmHWM rise, and the probe's helper peak
 # and mapped bytes recorded as samples.  Fails when pyleaks did.
 attach() {
-  local n=$1 r=$2 kind=$3 pid=$4 cmd=$5 before hwm v
+  local n=$1 r=$2 kind=$3 pid=$4 cmd=$5 before hwm v cpu0 cpu1
   progress "size $n, run $r/$runs: pyleaks --pid $pid -c '$cmd' -c '$probe'"
   before=$(status_kib "$pid" VmRSS)
   attach_hwm=
   hwm_reset "$pid" || before=
+  cpu0=$(cpu_ticks "$pid")
   if ! run_pyleaks "$pid" "$cmd" "$probe" || [ "$(grep -c . <<<"$json_lines")" -ne 2 ]; then
     if grep -q 'unrecognized arguments: --no-analysis' "$tmp/err" "$tmp/out"; then
       fail "not measured: py-leaks does not know --no-analysis in this build (the analysis is not wired in yet)"
@@ -144,6 +153,8 @@ attach() {
     fi
     return 1
   fi
+  cpu1=$(cpu_ticks "$pid")
+  [ -z "$cpu0" ] || [ -z "$cpu1" ] || add "$n" "${kind}_cpu" "$(calc "($cpu1 - $cpu0) / $clk_tck")"
   hwm=$(status_kib "$pid" VmHWM)
   [ -z "$before" ] || [ -z "$hwm" ] || attach_hwm=$(((hwm - before) * 1024))
   attach_json=$(sed -n 1p <<<"$json_lines")
@@ -327,6 +338,11 @@ report() {
     [ ${#a[@]} -eq 4 ] || { echo "?"; return; }
     echo "VmRSS $(mib $((a[0] * 1024))) → $(mib $((a[2] * 1024))) ($(kib $((a[2] - a[0])))), RssAnon $(kib $((a[3] - a[1])))"
   }
+  c_cpu_diff() {
+    local a b
+    a=$(med "$1" analysis_cpu) b=$(med "$1" census_cpu)
+    [ -n "$a" ] && [ -n "$b" ] && dsecs "$(calc "$a - $b")" || echo "?"
+  }
   c_e2e_diff() {
     local a b
     a=$(med "$1" analysis_wall) b=$(med "$1" census_wall)
@@ -352,12 +368,15 @@ report() {
   line "target peak RSS rise in the attach (VmHWM − VmRSS before), census alone" bcell census_hwm
   line "target peak RSS rise in the attach, with analysis" bcell analysis_hwm
   line "extra bytes per object by the target's VmHWM" bpo_cell extra_hwm_bpo
+  line "target CPU time in the attach (utime + stime), census alone" tcell census_cpu
+  line "target CPU time in the attach, with analysis" tcell analysis_cpu
+  line "target CPU time difference (median with − median without)" c_cpu_diff
   line "pyleaks end to end, census alone" tcell census_wall
   line "pyleaks end to end, with analysis" tcell analysis_wall
   line "end-to-end difference (median with − median without)" c_e2e_diff
   line "target memory, before the first attach → after the last detach" c_rss
   echo
-  echo "Each of the $runs run(s) per size is two fresh attaches of the same target: \`pyleaks --pid PID -c 'py-leaks --json --no-analysis' -c '$probe'\` (the census alone), then \`pyleaks --pid PID -c 'py-leaks --json' -c '$probe'\` (the census and the analysis). Times are medians (min–max) of the helper's own figures inside the target (docs/json.md): walk_s, elapsed_s, and the analysis' reverse_s, roots_s, dominators_s, findings_s and elapsed_s. \"After the walk\" is $after_text: everything the helper did after the walk, the reverse index and the roots included, since they are built for the analysis (a census alone needs neither); the holder chains py-leaks asks afterwards are in none of these, only in the end-to-end times. Helper peaks are the helper_peak_bytes of each attach's second command, a census of the graph already built (graph_reused, microseconds), so they count the first command's analysis: the analysing py-leaks' own JSON reports its census' peak, taken before the analysis ran. The extra helper memory is, per run, the analysing attach's peak − the census attach's, divided by the census objects; the target's VmHWM is reset (/proc/PID/clear_refs) before each attach and read after it, the same measured from outside the helper. End-to-end times are the wrapper's wall time (gdb's start, the injection, both commands, the output in gdb, the detach); their difference is what the analysis costs as the user sees it, work in gdb included."
+  echo "Each of the $runs run(s) per size is two fresh attaches of the same target: \`pyleaks --pid PID -c 'py-leaks --json --no-analysis' -c '$probe'\` (the census alone), then \`pyleaks --pid PID -c 'py-leaks --json' -c '$probe'\` (the census and the analysis). Times are medians (min–max) of the helper's own figures inside the target (docs/json.md): walk_s, elapsed_s, and the analysis' reverse_s, roots_s, dominators_s, findings_s and elapsed_s. \"After the walk\" is $after_text: everything the helper did after the walk, the reverse index and the roots included, since they are built for the analysis (a census alone needs neither); the holder chains py-leaks asks afterwards are in none of these, only in the end-to-end times. Helper peaks are the helper_peak_bytes of each attach's second command, a census of the graph already built (graph_reused, microseconds), so they count the first command's analysis: the analysing py-leaks' own JSON reports its census' peak, taken before the analysis ran. The extra helper memory is, per run, the analysing attach's peak − the census attach's, divided by the census objects; the target's VmHWM is reset (/proc/PID/clear_refs) before each attach and read after it, the same measured from outside the helper. The target's CPU time (utime + stime from /proc/PID/stat, in ${clk_tck}ths of a second) is read before and after each attach: the helper runs on the target's threads, which are idle otherwise, so its rise is the helper's work (and the kernel's for gdb's accesses) and a busy machine inflates it much less than the elapsed times; the difference between the two attaches is the analysis' CPU time, the holder chains included. End-to-end times are the wrapper's wall time (gdb's start, the injection, both commands, the output in gdb, the detach); their difference is what the analysis costs as the user sees it, work in gdb included."
   echo
   if [ "$big" -eq 10000000 ]; then label="on the $(count "$big")-object heap"; else label="on the $(count "$big")-object heap (the issue's is 10M)"; fi
   echo "Targets (the issue's, at the largest size):"
@@ -365,7 +384,7 @@ report() {
   m=$(med "$big" after)
   measured=0; [ -z "$m" ] || measured=1
   misses=; [ "$measured" -eq 0 ] || awk -v m="$m" -v t="$after_walk_target" 'BEGIN { exit !(m < t) }' || misses=x
-  cells="median $(tcell "$big" after); reverse $(secs "$(med "$big" reverse)"), roots $(secs "$(med "$big" roots)"), dominators $(secs "$(med "$big" dominators)"), findings $(secs "$(med "$big" findings)"); end to end the analysing attach takes $(c_e2e_diff "$big") more than the census alone"
+  cells="median $(tcell "$big" after); reverse $(secs "$(med "$big" reverse)"), roots $(secs "$(med "$big" roots)"), dominators $(secs "$(med "$big" dominators)"), findings $(secs "$(med "$big" findings)"); analysing attach − census attach: target CPU $(c_cpu_diff "$big"), end to end $(c_e2e_diff "$big") (medians)"
   verdict "dominator tree, retained sizes and findings under $after_walk_target s after the walk $label ($after_formula: reverse index and roots included)" "$cells" "$misses" "$measured"
   m=$(med "$big" extra_bpo)
   measured=0; [ -z "$m" ] || measured=1
@@ -384,7 +403,7 @@ report() {
   for n in "${counts[@]}"; do
     echo "- $(count "$n") objects: Python ${python_version[$n]:-?}, heap built in ${build_s[$n]:-?} s, expected census ~${expected[$n]:-?}; census total_objects ${objects[$n]:-?}${mismatch[$n]:+ (the totals of the two attaches differ: ${mismatch[$n]})}; ${flags[$n]:-every attach built its graph anew (graph_reused false)${samples[$n:dominators]:+ and its dominator tree (dominators_reused false)}}"
     row="  samples:"
-    for c in census_walk census_elapsed census_peak census_mapped census_wall census_hwm walk elapsed reverse roots dominators findings an_elapsed after json_peak analysis_peak analysis_mapped analysis_wall analysis_hwm extra_bpo extra_hwm_bpo; do
+    for c in census_walk census_elapsed census_peak census_mapped census_wall census_cpu census_hwm walk elapsed reverse roots dominators findings an_elapsed after json_peak analysis_peak analysis_mapped analysis_wall analysis_cpu analysis_hwm extra_bpo extra_hwm_bpo; do
       row+=" $c $(echo ${samples[$n:$c]:-});"
     done
     echo "$row"
