@@ -77,3 +77,20 @@ gdbplugin/install/pyleaks.gdb: $(srcdir)/gdbplugin/pyleaks.gdb.in Makefile
 	  -e 's|@LAYOUTDEF[@]|$(pkgdatadir)/layout_fields.def|g' \
 	  $(srcdir)/gdbplugin/pyleaks.gdb.in >$@.tmp && \
 	mv -f $@.tmp $@
+
+# The gdb init file that makes every gdb session know pyleaks' commands (no
+# `source' line): gdbplugin/gdbinit.py.in, installed as pyleaks.py into
+# $(gdbsystemdir), the directory where gdb reads system init files
+# (configure --with-gdb-system-dir; none with --without-gdb-system-dir).
+# It points at the installed pyleaks.gdb above.
+EXTRA_DIST += gdbplugin/gdbinit.py.in
+if GDB_SYSTEM_DIR
+gdbsystem_DATA = gdbplugin/install/pyleaks.py
+endif
+CLEANFILES += gdbplugin/install/pyleaks.py
+
+gdbplugin/install/pyleaks.py: $(srcdir)/gdbplugin/gdbinit.py.in Makefile
+	$(AM_V_GEN)$(MKDIR_P) gdbplugin/install && rm -f $@ $@.tmp && \
+	$(SED) -e 's|@PYLEAKS_GDB_SCRIPT[@]|$(pkgdatadir)/pyleaks.gdb|g' \
+	  $(srcdir)/gdbplugin/gdbinit.py.in >$@.tmp && \
+	mv -f $@.tmp $@
