@@ -11,9 +11,11 @@ ql_top=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 ql_build=${PYLEAKS_BUILD_DIR:-$ql_top/build}
 ql_verbose=${PYLEAKS_VERBOSE:-0}
 
-# Everything the build, the demo and the test suite need on Debian 12.
+# Everything the build, the demo and the test suite need on Debian 12
+# (the last line: building and checking the Debian package, tests/test_install.py).
 ql_packages=(gdb python3 python3.11-dbg libiberty-dev autoconf automake
-             libtool make gcc graphviz python3-pytest python3-objgraph)
+             libtool make gcc graphviz python3-pytest python3-objgraph
+             dpkg-dev debhelper fakeroot help2man lintian)
 
 ql_say() { printf '==> %s\n' "$*"; }
 
