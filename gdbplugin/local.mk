@@ -42,6 +42,7 @@ pyleaks_plugin_files = \
 	gdbplugin/pyleaks/commands/finish.py \
 	gdbplugin/pyleaks/commands/layout_cmd.py \
 	gdbplugin/pyleaks/commands/leaks.py \
+	gdbplugin/pyleaks/commands/leaks_analysis.py \
 	gdbplugin/pyleaks/commands/objects.py \
 	gdbplugin/pyleaks/commands/refs.py
 

@@ -47,7 +47,17 @@ PYTEST_FILES = \
 	tests/targets/protocol.py \
 	tests/targets/gc_census.py \
 	tests/targets/container_target.py \
-	tests/targets/leaky_ext.c
+	tests/targets/leaky_ext.c \
+	tests/test_analysis.py \
+	tests/targets/analysis_target.py \
+	tests/test_findings.py \
+	tests/findings_harness.py \
+	tests/targets/findings_target.py \
+	tests/targets/findings_clean.py \
+	tests/test_growth.py \
+	tests/targets/growth_target.py \
+	tests/test_memory.py \
+	tests/targets/memory_target.py
 
 EXTRA_DIST += $(PYTEST_FILES) tests/local.mk
 

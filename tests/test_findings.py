@@ -6,11 +6,8 @@ garbage, gc.garbage, references a C extension forgot), and the target
 itself computes what the finding must say (findings_harness.py: count,
 objects, bytes, type, chain); the clean program (targets/findings_clean.py),
 busy and leak-free, must yield no finding at two looks.
-
-Behind PYLEAKS_TEST_FINDINGS=1 until the engine behind "findings" lands.
 """
 
-import os
 from typing import Dict
 
 import pytest
@@ -18,11 +15,6 @@ import pytest
 import chain_harness
 import findings_harness as fh
 import harness
-
-pytestmark = pytest.mark.skipif(
-    os.environ.get("PYLEAKS_TEST_FINDINGS") != "1",
-    reason="py-leaks --json has no \"findings\" yet (its engine is being written): "
-           "set PYLEAKS_TEST_FINDINGS=1 to run these tests")
 
 _ext: Dict[str, tuple] = {}
 

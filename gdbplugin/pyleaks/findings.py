@@ -153,7 +153,8 @@ def _named_finding(ctx, row, members, force):
     chain = _chain(address, force) if address else None
     hint = None
     if kind == "retained_traceback" and row["count"] == 1 and chain is not \
-            None and chain.root_desc == "module sys":
+            None and (chain.root_desc == "module sys"
+                      or chain.root_desc.endswith("sys.__dict__")):
         hint = "retained_last_exception"
     objects = ([address] if address else []) + members
     return _finding(ctx, kind, _summary(kind, row, _where(chain), ctx),

@@ -248,6 +248,20 @@ static void subject_of(struct pyl_an *a, const struct kids *k, uint32_t v,
   }
 }
 
+/* A module, or the __dict__ of a module or a class. */
+static bool namespace(const struct pyl_an *a, uint32_t v) {
+  enum pyl_kind kind = pyl_an_kind(a, v);
+  if (kind == PYL_KIND_MODULE || kind == PYL_KIND_TYPE) {
+    return true;
+  }
+  uint32_t owner = a->dom->idom[v];
+  if (kind != PYL_KIND_DICT || owner == PYL_NONE || owner == PYL_DOM_SUPER) {
+    return false;
+  }
+  enum pyl_kind ok = pyl_an_kind(a, owner);
+  return ok == PYL_KIND_MODULE || ok == PYL_KIND_TYPE;
+}
+
 static bool suspects(struct pyl_an *a, const struct kids *k, uint32_t max) {
   const struct pyl_dom *d = a->dom;
   uint32_t n = d->n;
@@ -279,8 +293,9 @@ static bool suspects(struct pyl_an *a, const struct kids *k, uint32_t max) {
       }
     }
     /* A holder whose bytes are mostly in holders below it is said by
-     * them. */
-    if (d->retained[v] - nested >= min) {
+     * them; a namespace (a module, its or a class's __dict__) holds what
+     * its names hold, which are suspects of their own. */
+    if (d->retained[v] - nested >= min && !namespace(a, v)) {
       found[n_found++] = v;
     }
   }
@@ -386,6 +401,25 @@ static bool containers(struct pyl_an *a, uint32_t max) {
 
 /* ---- the entry point ---- */
 
+/* Whether the collector counts object i (on a GC list) among what it
+ * frees: it untracks a tuple or dict that refers to no GC object before
+ * it looks for garbage, and counts it no more (it is freed all the same,
+ * by reference counting). */
+static bool collected(const struct pyl_an *a, uint32_t i) {
+  enum pyl_kind kind = pyl_an_kind(a, i);
+  if ((kind != PYL_KIND_TUPLE && kind != PYL_KIND_DICT) ||
+      (pyl_an_flags(a, i) & PYL_KF_BUILTIN) == 0) {
+    return true;
+  }
+  const struct pyl_csr *g = &a->c->h.csr;
+  for (uint32_t e = g->offs[i]; e < g->offs[i + 1]; e++) {
+    if (g->edges[e] < a->c->h.n_gc_tracked) {
+      return true;
+    }
+  }
+  return false;
+}
+
 static void garbage_totals(struct pyl_an *a) {
   struct pyl_ctx *c = a->c;
   const struct pyl_dom *d = a->dom;
@@ -397,7 +431,7 @@ static void garbage_totals(struct pyl_an *a) {
                             ? c->h.total_bytes - d->super_retained
                             : 0;
   for (uint32_t i = 0; i < c->h.n_gc_tracked && i < d->n; i++) {
-    info->garbage_gc_objects += d->idom[i] == PYL_NONE;
+    info->garbage_gc_objects += d->idom[i] == PYL_NONE && collected(a, i);
   }
   info->gc_enabled = pyl_q_gc_enabled(c);
 }

@@ -39,6 +39,7 @@ static void release_all(struct pyl_ctx *c) {
   pyl_roots_release(&c->roots);
   pyl_arena_release(&c->qstr);
   pyl_arena_release(&c->a_dom);
+  pyl_ids_forget();
   c->have_dom = false;
   pyl_mem_release(&c->v.mem);
   c->reserved = false;

@@ -55,6 +55,10 @@ uint64_t pyl_call_end(struct pyl_call *call, uint64_t kind);
 /* Set the status and message of a failing call. */
 void pyl_call_fail(struct pyl_call *call, int status, const char *why);
 
+/* Unmap the old identities gdb wrote for py-leaks --new (identity.c),
+ * which live outside the context between two entry point calls. */
+void pyl_ids_forget(void);
+
 /* The NUL-terminated string argument gdb wrote at pyl_arg_addr(). */
 const char *pyl_call_arg(void);
 

@@ -48,7 +48,7 @@ bool pyl_find_unreachable(struct pyl_an *a) {
   if (!by_type_new(a, &t)) {
     return false;
   }
-  for (uint32_t i = 0; i < c->h.tab.n; i++) {
+  for (uint32_t i = 0; i < c->h.n_gc_tracked; i++) {
     if (a->dom->idom[i] == PYL_NONE) {
       t.count[c->h.tab.type[i]]++;
     }
@@ -164,15 +164,28 @@ static void last_exception(struct pyl_an *a) {
     }
     uint64_t dict = pyl_peek(&c->v, c->h.tab.addr[r->rows[k].obj] +
                                         c->v.L->module_dict_off);
+    /* The exception and its traceback are held by sys each: what they
+     * keep is the sum of what each retains (a frame the traceback holds
+     * is not the exception's alone). */
+    uint32_t found[3];
+    uint32_t n = 0;
+    uint64_t bytes = 0;
     for (size_t j = 0; j < sizeof(names) / sizeof(names[0]); j++) {
       uint32_t x = pyl_an_find(a, pyl_dict_get_str(&c->v, dict, names[j]));
-      if (x != PYL_NONE && c->h.tab.addr[x] != c->v.L->none_object) {
-        pyl_an_finding(a, PYL_FIND_RETAINED_TRACEBACK, x, 1,
-                       a->dom->idom[x] != PYL_NONE ? a->dom->retained[x] : 0,
-                       c->h.tab.type[x]);
-        return;
+      bool again = false;
+      for (uint32_t m = 0; m < n; m++) {
+        again = again || found[m] == x;
+      }
+      if (x != PYL_NONE && !again && c->h.tab.addr[x] != c->v.L->none_object) {
+        found[n++] = x;
+        bytes += a->dom->idom[x] != PYL_NONE ? a->dom->retained[x] : 0;
       }
     }
+    if (n != 0) {
+      pyl_an_finding(a, PYL_FIND_RETAINED_TRACEBACK, found[0], 1, bytes,
+                     c->h.tab.type[found[0]]);
+    }
+    return;
   }
 }
 

@@ -34,6 +34,8 @@ enum {
  * pyl_ids_buffer() to the end of the next pyl_ids_new(). */
 static struct pyl_arena old_ids;
 
+void pyl_ids_forget(void) { pyl_arena_release(&old_ids); }
+
 static uint64_t id_key(uint64_t addr, uint32_t type_id) {
   return (addr >> ID_ADDR_SHIFT) << ID_TYPE_BITS | type_id;
 }

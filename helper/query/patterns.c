@@ -47,8 +47,8 @@ static uint64_t hash_label(uint64_t h, const char *s) {
 static uint32_t intern(struct builder *b, uint32_t parent, const char *label,
                        uint32_t row) {
   struct pyl_pattern_set *set = b->set;
-  uint64_t h = hash_label(((uint64_t)parent << 32 | row) * 0x9e3779b97f4a7c15ull,
-                          label);
+  uint64_t h =
+      hash_label(((uint64_t)parent << 32 | row) * 0x9e3779b97f4a7c15ull, label);
   uint32_t *slot = &b->bucket[h & (b->n_buckets - 1)];
   for (uint32_t k = *slot; k != PYL_NONE; k = set->nodes[k].next) {
     const struct pyl_pattern_node *nd = &set->nodes[k];
@@ -58,14 +58,17 @@ static uint32_t intern(struct builder *b, uint32_t parent, const char *label,
     }
   }
   size_t len = pyl_strlen(label);
-  if (set->n_nodes >= b->max_nodes || b->labels_used + len + 1 > b->labels_cap) {
+  if (set->n_nodes >= b->max_nodes ||
+      b->labels_used + len + 1 > b->labels_cap) {
     b->full = true;
     return PYL_NONE;
   }
   uint32_t k = set->n_nodes++;
-  set->nodes[k] = (struct pyl_pattern_node){
-      .parent = parent, .row = row, .label = b->labels_used, .next = *slot,
-      .hash = h};
+  set->nodes[k] = (struct pyl_pattern_node){.parent = parent,
+                                            .row = row,
+                                            .label = b->labels_used,
+                                            .next = *slot,
+                                            .hash = h};
   __builtin_memcpy(set->labels + b->labels_used, label, len + 1);
   b->labels_used += (uint32_t)len + 1;
   *slot = k;
@@ -220,8 +223,8 @@ static bool setup(struct builder *b) {
   b->bucket = pyl_q_scratch(call, b->n_buckets, sizeof(uint32_t));
   set->nodes = pyl_q_scratch(call, b->max_nodes, sizeof(*set->nodes));
   set->labels = pyl_q_scratch(call, b->labels_cap, 1);
-  set->groups = pyl_q_scratch(call, (size_t)b->max_nodes + 2,
-                              sizeof(*set->groups));
+  set->groups =
+      pyl_q_scratch(call, (size_t)b->max_nodes + 2, sizeof(*set->groups));
   if (b->stack == NULL || b->pat == NULL || b->bucket == NULL ||
       set->nodes == NULL || set->labels == NULL || set->groups == NULL) {
     return false;
@@ -229,8 +232,8 @@ static bool setup(struct builder *b) {
   __builtin_memset(b->pat, 0xff, (size_t)n * sizeof(uint32_t));
   __builtin_memset(b->bucket, 0xff, (size_t)b->n_buckets * sizeof(uint32_t));
   for (uint32_t k = 0; k < b->max_nodes + 2; k++) {
-    set->groups[k] = (struct pyl_pattern_group){.pattern = k,
-                                                .example = PYL_NONE};
+    set->groups[k] =
+        (struct pyl_pattern_group){.pattern = k, .example = PYL_NONE};
   }
   return true;
 }
@@ -354,8 +357,8 @@ PYL_EXPORT uint64_t pyl_patterns(uint64_t max_rows, uint64_t flags) {
   struct pyl_qstr qs;
   if (row != UINT32_MAX && pyl_q_patterns(&call, row, &set)) {
     pyl_qstr_begin(&call, &qs);
-    uint64_t n = max_rows != 0 && max_rows < set.n_groups ? max_rows
-                                                          : set.n_groups;
+    uint64_t n =
+        max_rows != 0 && max_rows < set.n_groups ? max_rows : set.n_groups;
     struct pyl_pattern_row *rows = pyl_q_scratch(&call, n, sizeof(*rows));
     for (uint64_t j = 0; rows != NULL && j < n; j++) {
       const struct pyl_pattern_group *g = &set.groups[j];
@@ -367,8 +370,8 @@ PYL_EXPORT uint64_t pyl_patterns(uint64_t max_rows, uint64_t flags) {
           .count = g->count,
           .bytes = g->bytes,
           .example = c_addr(&call, g->example),
-          .pattern_off = g->pattern == PYL_NONE ? qs.empty
-                                                : pyl_qstr_add(&qs, buf),
+          .pattern_off =
+              g->pattern == PYL_NONE ? qs.empty : pyl_qstr_add(&qs, buf),
           .retained = set.retained};
     }
     pyl_qstr_end(&call, &qs);

@@ -12,9 +12,10 @@ import time
 from dataclasses import dataclass, field
 from typing import List, Optional
 
-from .. import api, fmt, growth, memory
+from .. import api, findings, fmt, growth, memory
 from ..errors import PyleaksError
-from . import ArgumentParser, add_common_options, command, positive_int
+from . import (ArgumentParser, add_common_options, command, leaks_analysis,
+               positive_int)
 
 DEFAULT_TOP = 25
 
@@ -52,6 +53,9 @@ parser.add_argument("--new", action="store_true",
                     help="the objects alive now that were not at the "
                          "snapshot (--since) or the previous look that kept "
                          "identities, by type")
+parser.add_argument("--no-analysis", action="store_true",
+                    help="the census alone: no biggest holders, findings or "
+                         "path patterns (no dominator tree: a shorter pause)")
 add_common_options(parser)
 
 
@@ -80,6 +84,7 @@ class Report:
     notes: List[str]
     new: Optional[NewObjects] = None
     saved: Optional[str] = None         # path of the snapshot saved
+    analysis: Optional[findings.Analysis] = None
 
     @property
     def top(self):
@@ -107,6 +112,11 @@ def gather(args):
                                    res.mapped_bytes), notes)
     if args.new:
         report.new = new_objects(report)
+    if not args.no_analysis:
+        report.analysis = findings.analyse(
+            args.force, leaks_analysis.previous_containers(look, report.base))
+        notes.extend(report.analysis.notes)
+        leaks_analysis.remember_containers(look, report.analysis)
     remember(report)
     return report
 
@@ -309,8 +319,20 @@ def warnings_text(report):
                "; the first: " + res.message if res.message else "")]
 
 
+def suspects_text(report):
+    return leaks_analysis.suspects_text(report.analysis)
+
+
+def findings_text(report):
+    return leaks_analysis.findings_text(report.analysis)
+
+
+def holders_text(report):
+    return leaks_analysis.holders_text(report.analysis)
+
+
 TEXT_SECTIONS = [header_text, memory_text, growth_text, table_text, new_text,
-                 warnings_text]
+                 suspects_text, findings_text, holders_text, warnings_text]
 
 
 # --- JSON sections -------------------------------------------------------------
@@ -359,9 +381,11 @@ def growth_json(report):
 
 def types_json(report):
     rows = report.rows[:report.top] if report.top else report.rows
+    retained = report.analysis.retained if report.analysis else {}
     return {"types": [{"type": r.name, "count": r.count, "bytes": r.bytes,
                        "count_delta": r.count_delta,
-                       "bytes_delta": r.bytes_delta} for r in rows]}
+                       "bytes_delta": r.bytes_delta,
+                       "retained": retained.get(r.name)} for r in rows]}
 
 
 def new_json(report):
@@ -390,8 +414,12 @@ def saved_json(report):
     return {"saved": {"name": report.args.save, "path": report.saved}}
 
 
+def analysis_json(report):
+    return leaks_analysis.analysis_json(report.analysis)
+
+
 JSON_SECTIONS = [header_json, memory_json, growth_json, types_json, new_json,
-                 saved_json]
+                 saved_json, analysis_json]
 
 
 @command(parser)
