@@ -78,11 +78,13 @@ echo
 ql_say "demo service running: PID $demo_pid, $python (Python $version)."
 echo "    It has served ${served:-its warm-up} requests and keeps every one of"
 echo "    them, plus sessions, renderers, audit events and failed requests'"
-echo "    tracebacks. Which types pile up, and how much memory do they take?"
+echo "    tracebacks. Which types pile up, who holds them, and why are they"
+echo "    not freed?"
 run --pid "$demo_pid"
 
 echo
-ql_say "The service's own classes pile up, about one of each per request served."
+ql_say "The service's own classes pile up, about one of each per request served;"
+echo "    py-leaks named the holders and the causes, each with its chain and a fix."
 echo "    Which Request objects are alive? The first five, by address:"
 run --pid "$demo_pid" -c 'py-objects Request --limit 5'
 

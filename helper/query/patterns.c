@@ -242,7 +242,10 @@ static void count_in(struct builder *b, uint32_t slot, uint32_t x) {
   struct pyl_ctx *c = b->c;
   struct pyl_pattern_group *g = &b->set->groups[slot];
   g->example = g->count++ == 0 ? x : g->example;
-  g->bytes += b->set->retained ? c->dom.retained[x] : pyl_heap_size(&c->h, x);
+  /* An object no root reaches retains nothing in the tree: its own size. */
+  g->bytes += b->set->retained && c->dom.idom[x] != PYL_NONE
+                  ? c->dom.retained[x]
+                  : pyl_heap_size(&c->h, x);
   b->set->total++;
 }
 
