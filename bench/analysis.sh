@@ -338,6 +338,20 @@ report() {
     [ ${#a[@]} -eq 4 ] || { echo "?"; return; }
     echo "VmRSS $(mib $((a[0] * 1024))) → $(mib $((a[2] * 1024))) ($(kib $((a[2] - a[0])))), RssAnon $(kib $((a[3] - a[1])))"
   }
+  # (extra(N) − extra(previous N)) / (objects(N) − objects(previous N)),
+  # extra = median peak with − median peak without.
+  c_slope() {
+    local i prev=
+    for i in "${!counts[@]}"; do
+      [ "${counts[$i]}" = "$1" ] && break
+      prev=${counts[$i]}
+    done
+    [ -n "$prev" ] || { echo "—"; return; }
+    awk -v a1="$(med "$1" analysis_peak)" -v c1="$(med "$1" census_peak)" -v n1="${objects[$1]:-}" \
+      -v a0="$(med "$prev" analysis_peak)" -v c0="$(med "$prev" census_peak)" -v n0="${objects[$prev]:-}" \
+      'BEGIN { if (a1 == "" || c1 == "" || a0 == "" || c0 == "" || n1 == "" || n0 == "" || n1 == n0) { print "?"; exit }
+        printf "%.1f B/object", ((a1 - c1) - (a0 - c0)) / (n1 - n0) }'
+  }
   c_cpu_diff() {
     local a b
     a=$(med "$1" analysis_cpu) b=$(med "$1" census_cpu)
@@ -365,6 +379,7 @@ report() {
   line "helper_peak_bytes in the analysing py-leaks' own JSON" bcell json_peak
   line "helper mapped after the analysis, until detach (helper_mapped_bytes)" bcell analysis_mapped
   line "**extra helper bytes per object** (peak with − peak without) / objects" bpo_cell extra_bpo
+  line "extra helper bytes per object added since the previous size (Δ extra / Δ objects)" c_slope
   line "target peak RSS rise in the attach (VmHWM − VmRSS before), census alone" bcell census_hwm
   line "target peak RSS rise in the attach, with analysis" bcell analysis_hwm
   line "extra bytes per object by the target's VmHWM" bpo_cell extra_hwm_bpo
@@ -384,7 +399,7 @@ report() {
   m=$(med "$big" after)
   measured=0; [ -z "$m" ] || measured=1
   misses=; [ "$measured" -eq 0 ] || awk -v m="$m" -v t="$after_walk_target" 'BEGIN { exit !(m < t) }' || misses=x
-  cells="median $(tcell "$big" after); reverse $(secs "$(med "$big" reverse)"), roots $(secs "$(med "$big" roots)"), dominators $(secs "$(med "$big" dominators)"), findings $(secs "$(med "$big" findings)"); analysing attach − census attach: target CPU $(c_cpu_diff "$big"), end to end $(c_e2e_diff "$big") (medians)"
+  cells="median $(tcell "$big" after), fastest run $(secs "$(minimum "${samples[$big:after]:-}")"); reverse $(secs "$(med "$big" reverse)"), roots $(secs "$(med "$big" roots)"), dominators $(secs "$(med "$big" dominators)"), findings $(secs "$(med "$big" findings)"); analysing attach − census attach: target CPU $(c_cpu_diff "$big"), end to end $(c_e2e_diff "$big") (medians)"
   verdict "dominator tree, retained sizes and findings under $after_walk_target s after the walk $label ($after_formula: reverse index and roots included)" "$cells" "$misses" "$measured"
   m=$(med "$big" extra_bpo)
   measured=0; [ -z "$m" ] || measured=1
