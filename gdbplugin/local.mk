@@ -11,6 +11,8 @@
 # Both are made by make with sed (installation directories are only fully
 # expanded here, not in config.status outputs).
 
+# Every module of gdbplugin/pyleaks/ (a missing one breaks the installed
+# plugin and the release tree; tests/test_install.py names it).
 pyleaks_plugin_files = \
 	gdbplugin/pyleaks/__init__.py \
 	gdbplugin/pyleaks/abi.py \

@@ -23,6 +23,7 @@ PYTEST_FILES = \
 	tests/test_messages.py \
 	tests/test_objects.py \
 	tests/test_plain_gdb.py \
+	tests/test_install.py \
 	tests/test_safety.py \
 	tests/test_untouched.py \
 	tests/test_wrapper.py \
