@@ -16,8 +16,9 @@ MAX_INT_DIGITS = 40          # 1200 bits; bigger ints show their size
 
 # tp_flags bits that mark subclasses of the builtins (Include/object.h):
 # macros, which DWARF does not have.
-_F_LONG, _F_LIST, _F_TUPLE, _F_BYTES, _F_UNICODE, _F_DICT, _F_TYPE = (
-    1 << 24, 1 << 25, 1 << 26, 1 << 27, 1 << 28, 1 << 29, 1 << 31)
+_F_LONG, _F_LIST, _F_TUPLE, _F_BYTES, _F_UNICODE, _F_DICT, _F_EXC, \
+    _F_TYPE = (1 << 24, 1 << 25, 1 << 26, 1 << 27, 1 << 28, 1 << 29,
+               1 << 30, 1 << 31)
 
 
 class _Reader:
@@ -95,6 +96,82 @@ def _float_repr(value):
     return repr(value)
 
 
+def _str_at(r, lay, address):
+    """The text of the str at address (cut), or None."""
+    if not address:
+        return None
+    if r.u64(address + lay["ob_type_off"]) != lay["str_type"]:
+        return None
+    got = str_value(r, lay, address)
+    return _truncate(got[0], got[1]) if got else None
+
+
+def _type_name_of(r, lay, address):
+    """The short tp_name of an object's type."""
+    name = r.c_string(r.u64(r.u64(address + lay["ob_type_off"])
+                            + lay["tp_name_off"]))
+    return name.rsplit(".", 1)[-1]
+
+
+def _code_text(r, lay, code):
+    """`put() in app.py` for a code object, or None."""
+    if not code or r.u64(code + lay["ob_type_off"]) != lay["code_type"]:
+        return None
+    off = lay["code_qualname_off"] or lay["code_name_off"]
+    name = _str_at(r, lay, r.u64(code + off)) or "?"
+    filename = _str_at(r, lay, r.u64(code + lay["code_filename_off"])) or "?"
+    return "%s() in %s" % (name, filename.rsplit("/", 1)[-1])
+
+
+def _frame_code(r, lay, frame):
+    if lay["pyframe_frame_off"]:        # 3.11+: the interpreter frame's
+        iframe = r.u64(frame + lay["pyframe_frame_off"])
+        return r.u64(iframe + lay["iframe_code_off"]) if iframe else 0
+    return r.u64(frame + lay["pyframe_code_off"])
+
+
+def _exception_text(r, lay, address, type_name):
+    """ValueError('bad input') from the exception's args."""
+    args = r.u64(address + lay["exc_args_off"])
+    if not args or r.u64(args + lay["ob_type_off"]) != lay["tuple_type"]:
+        return None
+    n = r.i64(args + lay["ob_size_off"])
+    shown = []
+    for i in range(min(max(n, 0), 3)):
+        item = r.u64(args + lay["tuple_ob_item_off"] + 8 * i)
+        item_type = r.u64(item + lay["ob_type_off"])
+        if item_type in (lay["str_type"], lay["int_type"]):
+            shown.append(_repr(r, lay, item, item_type, ""))
+        else:
+            shown.append("<%s>" % _type_name_of(r, lay, item))
+    more = ", ..." if n > 3 else ""
+    return _truncate("%s(%s%s)" % (type_name.rsplit(".", 1)[-1],
+                                   ", ".join(shown), more), 0)
+
+
+def _code_like_repr(r, lay, address, type_addr, type_name, flags):
+    """Methods, code, frames and exceptions say what a person looks for:
+    whose method, which function, which error."""
+    if type_addr == lay["method_type"]:
+        func = r.u64(address + lay["method_func_off"])
+        qual = r.u64(func + lay["func_qualname_off"]) if func and \
+            r.u64(func + lay["ob_type_off"]) == lay["function_type"] else 0
+        self_ = r.u64(address + lay["method_self_off"])
+        return "<bound method %s of <%s object at %#x>>" % (
+            _str_at(r, lay, qual) or "?", _type_name_of(r, lay, self_),
+            self_)
+    if type_addr == lay["code_type"]:
+        return "<code %s, line %d>" % (
+            _code_text(r, lay, address),
+            r.u32(address + lay["code_firstlineno_off"]))
+    if type_addr == lay["frame_type"]:
+        text = _code_text(r, lay, _frame_code(r, lay, address))
+        return "<frame of %s at %#x>" % (text, address) if text else None
+    if flags & _F_EXC:
+        return _exception_text(r, lay, address, type_name)
+    return None
+
+
 def _repr(r, lay, address, type_addr, type_name):
     flags = r.u64(type_addr + lay["tp_flags_off"])
     exact = {lay[k]: k for k in ("str_type", "int_type", "bool_type",
@@ -154,7 +231,8 @@ def _repr(r, lay, address, type_addr, type_name):
         got = str_value(r, lay, qual) if qual else None
         if got:
             return "<function %s at %#x>" % (got[0], address)
-    return "<%s object at %#x>" % (type_name, address)
+    text = _code_like_repr(r, lay, address, type_addr, type_name, flags)
+    return text or "<%s object at %#x>" % (type_name, address)
 
 
 def short_repr(lay, address, type_addr, type_name):
