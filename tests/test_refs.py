@@ -73,9 +73,9 @@ def test_refs_instance(chain_session):
     s = chain_session
     rows = _refs(s, "refs_instance", "holder")
     labels = set(_labels(rows))
-    # 3.11+: attributes are inline values; before, they live in __dict__.
-    assert labels in ({".ref", ".other", "__class__"}, {".__dict__", "__class__"},
-                      {".__dict__"}), labels
+    # 3.11+: attributes are inline values; before, they live in __dict__,
+    # whose entries py-refs shows as the instance's attributes.
+    assert labels in ({".ref", ".other", "__class__"}, {".ref", ".other"}), labels
 
 
 def test_refs_function(chain_session):

@@ -64,6 +64,7 @@ class Analysis:
     retained: Dict[str, int]        # type name -> bytes its objects retain
     holders: List[dict] = field(default_factory=list)
     elapsed_s: float = 0.0
+    peak_bytes: int = 0             # helper memory touched, analysis included
     notes: List[str] = field(default_factory=list)
 
 
@@ -255,4 +256,5 @@ def analyse(force, previous_containers=None):
         containers=[[r["address"], r["name"], r["length"]]
                     for r in containers],
         retained={r["name"]: r["bytes"] for r in rows[abi.SECTION_TYPE]},
-        elapsed_s=res.call_ns / 1e9, notes=ctx.notes)
+        elapsed_s=res.call_ns / 1e9, peak_bytes=res.peak_mapped_bytes,
+        notes=ctx.notes)

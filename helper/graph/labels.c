@@ -238,6 +238,12 @@ static bool frame_local(struct pyl_view *c, uint64_t frame, uint64_t dst,
   return found;
 }
 
+bool pyl_label_is_namespace(struct pyl_heap *h, uint32_t owner, uint32_t part) {
+  const char *name = NULL;
+  return part_of(h->v, h->tab.addr[owner], h->tab.addr[part], &name) ==
+         PART_DICT;
+}
+
 bool pyl_label_through(struct pyl_heap *h, uint32_t owner, uint32_t part,
                        uint32_t dst, struct pyl_sbuf *b) {
   struct pyl_view *c = h->v;

@@ -44,6 +44,10 @@ void pyl_label_edge(struct pyl_heap *h, uint32_t src, uint32_t dst,
 bool pyl_label_through(struct pyl_heap *h, uint32_t owner, uint32_t part,
                        uint32_t dst, struct pyl_sbuf *b);
 
+/* Whether part is owner's __dict__ (an instance's, a module's or a
+ * class's): its entries read as owner's attributes (`.name`). */
+bool pyl_label_is_namespace(struct pyl_heap *h, uint32_t owner, uint32_t part);
+
 /* Called for each reference of src labelled, dst its referent (a table
  * index). */
 typedef void (*pyl_label_fn)(uint32_t dst, const char *label, void *arg);

@@ -155,15 +155,14 @@ static bool build_kids(struct pyl_an *a, struct kids *k) {
  * dominator tree retain: a depth-first walk of the tree counts, per row,
  * how many of its objects are open on the path, and adds an object only
  * when none is. */
-static bool type_rows(struct pyl_an *a, const struct kids *k) {
+static bool type_rows(struct pyl_an *a, const struct kids *k, uint32_t *stack) {
   struct pyl_ctx *c = a->c;
   const struct pyl_dom *d = a->dom;
   uint32_t n = d->n;
   uint32_t n_rows = c->v.names.n_rows;
   uint32_t *open = pyl_q_scratch(a->call, n_rows, sizeof(uint32_t));
   uint64_t *ret = pyl_q_scratch(a->call, n_rows, sizeof(uint64_t));
-  uint32_t *stack = pyl_q_scratch(a->call, 2 * (size_t)n + 2, sizeof(uint32_t));
-  if (open == NULL || ret == NULL || stack == NULL) {
+  if (open == NULL || ret == NULL) {
     return false;
   }
   __builtin_memset(open, 0, (size_t)n_rows * sizeof(uint32_t));
@@ -276,16 +275,17 @@ static bool namespace(const struct pyl_an *a, uint32_t v) {
   return false;
 }
 
-static bool suspects(struct pyl_an *a, const struct kids *k, uint32_t max) {
+static bool suspects(struct pyl_an *a, const struct kids *k, uint32_t max,
+                     uint32_t *work) {
   const struct pyl_dom *d = a->dom;
   uint32_t n = d->n;
   uint64_t min = d->super_retained / PYL_AN_SUSPECT_DIV;
   min = min < PYL_AN_MIN_SUSPECT ? PYL_AN_MIN_SUSPECT : min;
-  uint32_t *queue = pyl_q_scratch(a->call, n, sizeof(uint32_t));
-  uint32_t *found = pyl_q_scratch(a->call, n, sizeof(uint32_t));
+  uint32_t *queue = work;
+  uint32_t *found = work + n;
   uint64_t *by = pyl_q_scratch(a->call, 2 * ((size_t)a->c->v.types.n + 1),
                                sizeof(uint64_t));
-  if (queue == NULL || found == NULL || by == NULL) {
+  if (by == NULL) {
     return false;
   }
   uint32_t head = 0;
@@ -453,8 +453,13 @@ static void garbage_totals(struct pyl_an *a) {
 static bool analyse(struct pyl_an *a, uint32_t max_suspects,
                     uint32_t max_containers) {
   struct kids k;
-  if (!build_kids(a, &k) || !type_rows(a, &k) ||
-      !suspects(a, &k, max_suspects) || !containers(a, max_containers)) {
+  /* One buffer of 2n: the depth-first stack of type_rows (at most every
+   * object and every exit mark), then the queue and the holders found of
+   * suspects. */
+  uint32_t *work =
+      pyl_q_scratch(a->call, 2 * (size_t)a->dom->n + 2, sizeof(uint32_t));
+  if (work == NULL || !build_kids(a, &k) || !type_rows(a, &k, work) ||
+      !suspects(a, &k, max_suspects, work) || !containers(a, max_containers)) {
     return false;
   }
   garbage_totals(a);

@@ -265,17 +265,58 @@ struct refs_ctx {
   struct pyl_edge_row *rows;
   struct pyl_qstr *qs;
   uint32_t src;
-  uint32_t n; /* rows written */
+  uint32_t ns;  /* src's __dict__, whose entries are shown as src's */
+  uint32_t n;   /* rows written */
+  uint32_t cap; /* rows that fit */
+  int rc;
 };
 
-static void ref_label(uint32_t dst, const char *label, void *arg) {
-  struct refs_ctx *x = arg;
+static void add_ref(struct refs_ctx *x, uint32_t dst, const char *label) {
+  if (x->n >= x->cap) {
+    return;
+  }
   struct pyl_ctx *c = x->c;
   struct pyl_edge_row *row = &x->rows[x->n++];
   pyl_q_edge_row(c, row, dst, x->qs);
   row->label_off = pyl_qstr_add(x->qs, label);
   row->depth = 1;
   row->via = c->h.tab.addr[x->src];
+}
+
+/* An entry of src's __dict__, said as src's attribute. */
+static void ns_label(uint32_t dst, const char *label, void *arg) {
+  struct refs_ctx *x = arg;
+  char buf[PYL_LABEL_MAX];
+  struct pyl_sbuf b;
+  pyl_sbuf_init(&b, buf, sizeof(buf));
+  if (!pyl_label_through(&x->c->h, x->src, x->ns, dst, &b)) {
+    pyl_sbuf_str(&b, ".__dict__");
+    pyl_sbuf_str(&b, label);
+  }
+  add_ref(x, dst, buf);
+}
+
+static void ref_label(uint32_t dst, const char *label, void *arg) {
+  struct refs_ctx *x = arg;
+  if (dst != x->ns || x->n >= x->cap) {
+    add_ref(x, dst, label);
+    return;
+  }
+  int rc = pyl_label_all(&x->c->h, x->ns, x->cap - x->n, ns_label, x);
+  x->rc = x->rc == PYL_OK ? rc : x->rc;
+}
+
+/* src's __dict__ (PYL_NONE when it has none the graph shows): its
+ * entries are src's attributes, as py-chain reads them. */
+static uint32_t namespace_of(struct pyl_ctx *c, uint32_t src) {
+  for (uint32_t e = c->h.csr.offs[src]; e < c->h.csr.offs[src + 1]; e++) {
+    uint32_t d = c->h.csr.edges[e];
+    if (c->v.types.rec[c->h.tab.type[d]].addr == c->v.L->dict_type &&
+        pyl_label_is_namespace(&c->h, src, d)) {
+      return d;
+    }
+  }
+  return PYL_NONE;
 }
 
 static void refs_query(struct pyl_call *call, uint64_t addr,
@@ -289,15 +330,22 @@ static void refs_query(struct pyl_call *call, uint64_t addr,
     return;
   }
   pyl_q_describe(call, info, src);
-  uint32_t n = c->h.csr.offs[src + 1] - c->h.csr.offs[src];
+  const uint32_t *offs = c->h.csr.offs;
+  uint32_t ns = namespace_of(c, src);
+  uint64_t n = offs[src + 1] - offs[src];
+  if (ns != PYL_NONE) {
+    n += (uint64_t)(offs[ns + 1] - offs[ns]) - 1;
+  }
   uint64_t shown = max_rows != 0 && max_rows < n ? max_rows : n;
-  struct refs_ctx x = {.c = c, .qs = &qs, .src = src};
+  struct refs_ctx x = {
+      .c = c, .qs = &qs, .src = src, .ns = ns, .cap = (uint32_t)shown};
   x.rows = pyl_q_scratch(call, shown, sizeof(*x.rows));
   if (x.rows == NULL) {
     return;
   }
   uint64_t t = pyl_now_ns();
   int rc = pyl_label_all(&c->h, src, shown, ref_label, &x);
+  rc = rc == PYL_OK ? x.rc : rc;
   if (rc == PYL_EABORTED) {
     pyl_call_fail(call, rc, pyl_control_why());
     return;

@@ -346,13 +346,24 @@ def label_paths(g, checked):
 
 
 def refs_of(g, addr):
+    """What py-refs lists: the referents, an instance's __dict__ folded
+    into its entries, each labelled as the instance's attribute (`.x`),
+    as a chain reads them."""
     o = g.get(addr)
     if o is MISSING:
         return None
     rows = {}
+    ns = instance_dict(o) if hasattr(type(o), "_fields") else None
     for r in g.referents(o):
+        if ns is not None and r is ns:
+            continue
         row = rows.setdefault(hex(id(r)), describe(r))
         row["labels"] = direct_labels(g, o, r)
+    if ns is not None:
+        for r in g.referents(ns):
+            row = rows.setdefault(hex(id(r)), describe(r))
+            row["labels"] = row.get("labels", []) + [
+                "." + k for k, v in ns.items() if v is r and type(k) is str]
     return {"type": type_name(type(o)), "referents": rows}
 
 

@@ -96,6 +96,7 @@ def analysis_json(analysis):
             "garbage_objects": info.get("garbage_objects"),
             "garbage_bytes": info.get("garbage_bytes"),
             "gc_enabled": {0: False, 1: True}.get(info.get("gc_enabled")),
+            "helper_peak_bytes": analysis.peak_bytes,
         },
         "suspects": analysis.suspects,
         "findings": analysis.findings,
