@@ -3,6 +3,7 @@
 #include "query.h"
 
 #include "control.h"
+#include "labels.h"
 #include "roots.h"
 
 /* A row found by the search, labelled once the search is over (labels use
@@ -12,6 +13,7 @@ struct found_row {
   uint32_t via; /* what it refers to */
   uint32_t depth;
   uint32_t root; /* index in the roots when obj is PYL_NONE */
+  uint32_t part; /* obj's __dict__ that refers to via, or PYL_NONE */
 };
 
 struct back {
@@ -34,6 +36,25 @@ static void back_add(struct back *bk, struct found_row row) {
     return;
   }
   bk->rows[bk->n++] = row;
+  /* The rows are the arena's top: labels decoded during the search
+   * (owner_of) take their scratch above them. */
+  a->used = bk->rows_off + bk->n * sizeof(row);
+}
+
+/* The object whose __dict__ y is (an instance, a module, a class), or
+ * PYL_NONE: its entries are that object's attributes, so the object is
+ * the referrer a programmer reads (`.name of Session`), not the dict. */
+static uint32_t owner_of(struct pyl_ctx *c, uint32_t y) {
+  if (c->v.types.rec[c->h.tab.type[y]].addr != c->v.L->dict_type) {
+    return PYL_NONE;
+  }
+  for (uint32_t e = c->h.rev.offs[y]; e < c->h.rev.offs[y + 1]; e++) {
+    uint32_t o = c->h.rev.edges[e];
+    if (pyl_label_is_namespace(&c->h, o, y)) {
+      return o;
+    }
+  }
+  return PYL_NONE;
 }
 
 static void back_search(struct back *bk, const struct pyl_rootset *rs,
@@ -54,15 +75,28 @@ static void back_search(struct back *bk, const struct pyl_rootset *rs,
       back_add(bk, (struct found_row){.obj = PYL_NONE,
                                       .via = x,
                                       .depth = d + 1,
-                                      .root = rs->by_obj[first + j]});
+                                      .root = rs->by_obj[first + j],
+                                      .part = PYL_NONE});
     }
     for (uint32_t e = c->h.rev.offs[x]; e < c->h.rev.offs[x + 1]; e++) {
       uint32_t y = c->h.rev.edges[e];
-      if (!pyl_bit(seen, y)) {
-        pyl_bit_set(seen, y);
-        queue[tail++] = y;
-        back_add(bk, (struct found_row){.obj = y, .via = x, .depth = d + 1});
+      if (pyl_bit(seen, y)) {
+        continue;
       }
+      pyl_bit_set(seen, y);
+      uint32_t part = PYL_NONE;
+      uint32_t owner = owner_of(c, y);
+      if (owner != PYL_NONE) {
+        if (pyl_bit(seen, owner)) {
+          continue;
+        }
+        part = y;
+        y = owner;
+        pyl_bit_set(seen, y);
+      }
+      queue[tail++] = y;
+      back_add(bk, (struct found_row){
+                       .obj = y, .via = x, .depth = d + 1, .part = part});
     }
     if (head == level_end) {
       d++;
@@ -89,6 +123,15 @@ static void back_rows(struct pyl_call *call, struct back *bk,
           .label_off = qs->empty,
           .root_kind = root->kind,
           .root_desc_off = pyl_qstr_add(qs, pyl_root_desc(&c->roots, root))};
+    } else if (f->part != PYL_NONE) {
+      char buf[PYL_LABEL_MAX];
+      struct pyl_sbuf b;
+      pyl_sbuf_init(&b, buf, sizeof(buf));
+      if (!pyl_label_through(&c->h, f->obj, f->part, f->via, &b)) {
+        pyl_sbuf_str(&b, ".__dict__");
+      }
+      pyl_q_edge_row(c, &out[i], f->obj, qs);
+      out[i].label_off = pyl_qstr_add(qs, buf);
     } else {
       pyl_q_edge_row(c, &out[i], f->obj, qs);
       pyl_q_label(c, f->obj, f->via, PYL_NONE, qs, &out[i].label_off);

@@ -107,6 +107,57 @@ class Graph:
             frontier = nxt
         return dist
 
+    def ns_owner(self, d):
+        """The object whose namespace d is (a module's, a class's or an
+        instance's __dict__): py-backrefs lists that object instead of d,
+        its entries read as its attributes."""
+        if type(d) is not dict:
+            return None
+        for rid in self.rev.get(id(d), ()):
+            o = self.seen[rid]
+            if isinstance(o, types.ModuleType):
+                if o.__dict__ is d:
+                    return o
+            elif isinstance(o, type):
+                if tp_dict(o) is d:
+                    return o
+            else:
+                try:
+                    own = object.__getattribute__(o, "__dict__")
+                except (AttributeError, TypeError):
+                    continue
+                if own is d:
+                    return o
+        return None
+
+    def backward_folded(self, oid, depth):
+        """backward(), a namespace dict replaced by its owner as py-backrefs
+        does: ({id: depth}, {owner id: the dict})."""
+        dist = {oid: 0}
+        parts = {}
+        seen = {oid}
+        frontier = [oid]
+        d = 0
+        while frontier and d < depth:
+            d += 1
+            nxt = []
+            for x in frontier:
+                for r in self.rev.get(x, ()):
+                    if r in seen:
+                        continue
+                    seen.add(r)
+                    owner = self.ns_owner(self.seen[r])
+                    if owner is not None:
+                        if id(owner) in seen:
+                            continue
+                        parts[id(owner)] = self.seen[r]
+                        r = id(owner)
+                        seen.add(r)
+                    dist[r] = d
+                    nxt.append(r)
+            frontier = nxt
+        return dist, parts
+
     def in_degree(self, oid):
         return len(self.rev.get(oid, ()))
 
@@ -371,7 +422,7 @@ def backrefs_of(g, addr, depth):
     o = g.get(addr)
     if o is MISSING:
         return None
-    dist = g.backward(id(o), depth)
+    dist, parts = g.backward_folded(id(o), depth)
     rows = {}
     for rid, d in dist.items():
         if d == 0:
@@ -379,13 +430,25 @@ def backrefs_of(g, addr, depth):
         r = g.seen[rid]
         row = describe(r)
         row["depth"] = d
-        # Which objects one level closer it refers to, and with what labels.
+        # Which objects one level closer it refers to, and with what labels
+        # (through its __dict__, as attributes, when that was folded).
         row["via"] = {hex(id(x)): direct_labels(g, r, x) for x in g.referents(r)
                       if dist.get(id(x)) == d - 1}
+        ns = parts.get(rid)
+        if ns is not None:
+            for x in g.referents(ns):
+                if dist.get(id(x)) == d - 1:
+                    row["via"].setdefault(hex(id(x)), []).extend(
+                        "." + k for k, v in ns.items() if v is x and type(k) is str)
         rows[hex(rid)] = row
     # The gc module's own answer for depth 1 (tracked referrers only).
-    tracked = sorted(hex(id(r)) for r in gc.get_referrers(o)
-                     if id(r) in g.seen and id(r) not in g.mine)
+    # (A namespace dict counts as its owner, as py-backrefs shows it.)
+    tracked = set()
+    for r in gc.get_referrers(o):
+        if id(r) in g.seen and id(r) not in g.mine:
+            owner = g.ns_owner(r)
+            tracked.add(hex(id(r if owner is None else owner)))
+    tracked = sorted(tracked)
     return {"rows": rows, "gc_referrers": tracked}
 
 
