@@ -2,7 +2,7 @@
 root (a module, a thread's local variable, interpreter state, C code) to
 it, one hop per line, or why no root reaches it."""
 
-from .. import api, dot, fmt
+from .. import api, dot, fmt, result
 from . import (ArgumentParser, add_address_argument, add_common_options,
                command, positive_int)
 
@@ -149,11 +149,45 @@ def _write_text(ctx, res, all_roots, max_chains):
                        "found in %s"
                        % (len(res.chains), "" if len(res.chains) == 1
                           else "s", target, more, _timing(res)))
+    shared = _shared_tail(res.chains)
     for i, chain in enumerate(res.chains, 1):
-        fmt.gdb_write_line("chain %d of %d, %s:"
-                           % (i, len(res.chains), _hops(chain)))
-        for line in _chain_lines(ctx, chain):
+        fmt.gdb_write_line("chain %d of %d, %s%s:"
+                           % (i, len(res.chains), _hops(chain),
+                              ", then the shared part below" if shared
+                              else ""))
+        own = result.Chain(chain.root_kind, chain.root_desc,
+                           chain.hops[:len(chain.hops) - shared])
+        for line in _chain_lines(ctx, own):
             fmt.gdb_write_line(line)
+    if shared:
+        tail = res.chains[0].hops[-shared:]
+        fmt.gdb_write_line("shared by the %d chains (their last %d hops; the "
+                           "first label is chain 1's):"
+                           % (len(res.chains), shared))
+        rows = [[h.label, h.type, fmt.address(h.address),
+                 fmt.object_repr(ctx, h.address, h.type, h.type_addr)]
+                for h in tail]
+        for line in fmt.columns(rows, (LABEL_CAP, TYPE_CAP, 18)):
+            fmt.gdb_write_line(line)
+
+
+def _shared_tail(chains):
+    """How many last hops all chains share (the same objects, the same
+    labels but for the first of them, where the chains meet), leaving
+    each chain at least its root's hop; 0 for one chain, or when they
+    share only the target."""
+    if len(chains) < 2:
+        return 0
+    most = min(len(c.hops) for c in chains) - 1
+    n = 0
+    while n < most:
+        hops = [c.hops[-1 - n] for c in chains]
+        if any(h.address != hops[0].address for h in hops):
+            break
+        n += 1
+        if any(h.label != hops[0].label for h in hops):
+            break       # where they meet: the same object, reached apart
+    return n if n > 1 else 0
 
 
 def _graph(ctx, res):
