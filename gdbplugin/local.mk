@@ -38,6 +38,7 @@ pyleaks_plugin_files = \
 	gdbplugin/pyleaks/session.py \
 	gdbplugin/pyleaks/stale.py \
 	gdbplugin/pyleaks/target.py \
+	gdbplugin/pyleaks/watch.py \
 	gdbplugin/pyleaks/commands/__init__.py \
 	gdbplugin/pyleaks/commands/backrefs.py \
 	gdbplugin/pyleaks/commands/chain.py \
@@ -46,7 +47,8 @@ pyleaks_plugin_files = \
 	gdbplugin/pyleaks/commands/leaks.py \
 	gdbplugin/pyleaks/commands/leaks_analysis.py \
 	gdbplugin/pyleaks/commands/objects.py \
-	gdbplugin/pyleaks/commands/refs.py
+	gdbplugin/pyleaks/commands/refs.py \
+	gdbplugin/pyleaks/commands/watch.py
 
 # $(pkgdatadir)/gdbplugin/pyleaks/... and $(pkgdatadir)/layout_fields.def
 nobase_dist_pkgdata_DATA += $(pyleaks_plugin_files)

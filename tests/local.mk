@@ -58,7 +58,9 @@ PYTEST_FILES = \
 	tests/test_growth.py \
 	tests/targets/growth_target.py \
 	tests/test_memory.py \
-	tests/targets/memory_target.py
+	tests/targets/memory_target.py \
+	tests/test_watch.py \
+	tests/targets/watch_target.py
 
 EXTRA_DIST += $(PYTEST_FILES) tests/local.mk
 

@@ -11,7 +11,7 @@ from . import api, session
 
 # One module per command; importing one registers its command.
 COMMAND_MODULES = ("leaks", "objects", "chain", "refs", "backrefs", "finish",
-                   "layout_cmd")
+                   "layout_cmd", "watch")
 
 _ready = False
 
