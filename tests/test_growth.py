@@ -299,7 +299,11 @@ def test_state_files(growth_target, tmp_path):
     assert look["python_version"] == growth_target.ready["python_version"]
     assert {n: c for n, c, _ in look["types"]} == {
         t["type"]: t["count"] for t in harness.one_json(r.stdout)["types"]}
-    assert look["extra"] == {}
+    # The analysis keeps the longest containers, for the next look's
+    # growing-container finding: [address, type, length] each.
+    assert set(look["extra"]) == {"containers"}, look["extra"].keys()
+    assert all(isinstance(a, int) and isinstance(t, str) and n >= 64
+               for a, t, n in look["extra"]["containers"])
 
 
 def test_unknown_snapshot_names_the_known_ones(growth_target, tmp_path):

@@ -9,7 +9,7 @@ words.  A few dozen rows: no per-object work here."""
 from dataclasses import dataclass, field
 from typing import Dict, List, Optional
 
-from . import abi, api, fmt
+from . import abi, api, fmt, interrupts
 from .errors import PyleaksError
 
 MAX_SUSPECTS = 5
@@ -68,11 +68,19 @@ class Analysis:
     notes: List[str] = field(default_factory=list)
 
 
+def _optional(exc):
+    """A query whose answer is only a detail failed: go on without it,
+    unless pyleaks was told to stop (that error says what was done)."""
+    if interrupts.wants_out() is not None:
+        raise exc
+
+
 def _chain(address, force):
     """The shortest chain to an object, or None when no root reaches it."""
     try:
         _, res = api.chain(address, False, 1, force)
-    except PyleaksError:
+    except PyleaksError as exc:
+        _optional(exc)
         return None
     return res.chains[0] if res.chains else None
 
@@ -249,8 +257,8 @@ def analyse(force, previous_containers=None):
     for name in _holder_types(suspects, findings):
         try:
             kept.append(holders(name, force))
-        except PyleaksError:
-            continue
+        except PyleaksError as exc:
+            _optional(exc)
     return Analysis(
         info=info, suspects=suspects, findings=findings, holders=kept,
         containers=[[r["address"], r["name"], r["length"]]

@@ -22,7 +22,8 @@ SCRATCH_SIZE = 0xc00
 # Helper calls whose work grows with the heap: they get the stopped-target
 # budget, heartbeats and progress lines.
 LONG_CALLS = ("pyl_census", "pyl_objects", "pyl_roots_list", "pyl_chain",
-              "pyl_refs", "pyl_backrefs")
+              "pyl_refs", "pyl_backrefs", "pyl_analyze", "pyl_patterns",
+              "pyl_ids", "pyl_ids_new")
 
 
 class Helper:
