@@ -103,8 +103,14 @@ def check(res, what):
 
 
 def _call(ctx, name, *args):
+    return _guarded(ctx, lambda: ctx.helper.call(name, *args))
+
+
+def _guarded(ctx, call):
+    """call(): a helper call whose failure, when gdb was asked to go away,
+    also unloads the helper and detaches (and says so)."""
     try:
-        return ctx.helper.call(name, *args)
+        return call()
     except PyleaksError as exc:
         if interrupts.wants_out() is None:
             raise
@@ -139,16 +145,8 @@ def census(sort, top, force):
 def _call_long(ctx, name, *args):
     """_call for an entry point whose work grows with the heap: it gets
     the stopped-target budget, heartbeats and progress lines."""
-    try:
-        return infcall.call(ctx.helper.entries[name], args, name=name,
-                            long=True)
-    except PyleaksError as exc:
-        if interrupts.wants_out() is None:
-            raise
-        raise PyleaksError(str(exc).rstrip(".") + "; " +
-                           give_back(ctx.target.pid)) from None
-    except gdb.error as exc:
-        raise translate(exc, ctx.target.pid) from None
+    return _guarded(ctx, lambda: infcall.call(ctx.helper.entries[name], args,
+                                              name=name, long=True))
 
 
 def object_ids(ctx, force):

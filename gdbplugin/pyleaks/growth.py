@@ -29,6 +29,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Dict, Optional, Tuple
 
+from . import session
 from .errors import PyleaksError
 
 FORMAT = 1
@@ -125,21 +126,10 @@ def _boot_id():
         return "unknown-boot"
 
 
-def _start_time(pid):
-    """Field 22 of /proc/PID/stat: when the process started, in clock
-    ticks since boot; None when it is gone."""
-    try:
-        with open("/proc/%d/stat" % pid, "rb") as f:
-            stat = f.read()
-        return int(stat[stat.rfind(b")") + 2:].split()[19])
-    except (OSError, ValueError, IndexError):
-        return None
-
-
 def process_identity(pid):
     """What tells this process from any other that had or will have its
     pid: {"pid", "start_time", "boot_id"}."""
-    return {"pid": pid, "start_time": _start_time(pid),
+    return {"pid": pid, "start_time": session.start_time(pid),
             "boot_id": _boot_id()}
 
 

@@ -49,15 +49,10 @@ def _string_at(strings, offset):
     return strings[offset:end].decode("utf-8", "replace")
 
 
-def read(address, expect_kind=None):
-    """The Result at `address`, with its rows decoded into dicts."""
-    if not address:
-        raise PyleaksError("the helper returned no result",
-                           "It could not map its memory; the target may be "
-                           "out of memory")
-    raw = _read(address, abi.RESULT_STRUCT.size)
-    values = abi.RESULT_STRUCT.unpack(raw)
-    fields = dict(zip(abi.RESULT_FIELDS, values))
+def _header(address):
+    """The struct pyl_result at a non-null address, checked."""
+    fields = dict(zip(abi.RESULT_FIELDS, abi.RESULT_STRUCT.unpack(
+        _read(address, abi.RESULT_STRUCT.size))))
     if fields["magic"] != abi.RESULT_MAGIC:
         raise PyleaksError("the helper returned a malformed result (magic "
                            "%#x)" % fields["magic"],
@@ -65,7 +60,16 @@ def read(address, expect_kind=None):
                            "pyleaks versions; rebuild both")
     fields["message"] = fields["message"].split(b"\0")[0].decode(
         "utf-8", "replace")
-    result = Result(fields)
+    return Result(fields)
+
+
+def read(address, expect_kind=None):
+    """The Result at `address`, with its rows decoded into dicts."""
+    if not address:
+        raise PyleaksError("the helper returned no result",
+                           "It could not map its memory; the target may be "
+                           "out of memory")
+    result = _header(address)
     if not result.ok or result.kind == abi.RESULT_STATUS:
         return result
     if expect_kind is not None and result.kind != expect_kind:
@@ -313,16 +317,7 @@ def read_header(address, expect_kind):
         raise PyleaksError("the helper returned no result",
                            "It could not map its memory; the target may be "
                            "out of memory")
-    fields = dict(zip(abi.RESULT_FIELDS, abi.RESULT_STRUCT.unpack(
-        _read(address, abi.RESULT_STRUCT.size))))
-    if fields["magic"] != abi.RESULT_MAGIC:
-        raise PyleaksError("the helper returned a malformed result (magic "
-                           "%#x)" % fields["magic"],
-                           "The plugin and the helper come from different "
-                           "pyleaks versions; rebuild both")
-    fields["message"] = fields["message"].split(b"\0")[0].decode(
-        "utf-8", "replace")
-    res = Result(fields)
+    res = _header(address)
     if res.ok and res.kind != expect_kind:
         raise PyleaksError("the helper returned a result of kind %d where "
                            "%d was expected" % (res.kind, expect_kind))

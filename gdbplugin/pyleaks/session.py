@@ -13,9 +13,10 @@ config = {"helper_path": None, "layout_def": None, "stub_path": None}
 failed = False
 
 
-def _start_time(pid):
-    """The process's start time (/proc/PID/stat field 22): tells a reused
-    pid from the process pyleaks knew."""
+def start_time(pid):
+    """The process's start time (/proc/PID/stat field 22, clock ticks since
+    boot): tells a reused pid from the process pyleaks knew; None when it
+    is gone."""
     try:
         with open("/proc/%d/stat" % pid, "rb") as f:
             stat = f.read()
@@ -29,7 +30,7 @@ class ProcessState:
 
     def __init__(self, pid):
         self.pid = pid
-        self.start_time = _start_time(pid)
+        self.start_time = start_time(pid)
         self.helper = None          # inject.Helper once dlopen'd
         self.stub = None            # rawcall.Stub once mapped
         self.user_resumed = False   # resumed by the user since the attach
@@ -43,7 +44,7 @@ _own_calls = 0
 
 def state(pid):
     known = _states.get(pid)
-    if known is None or known.start_time != _start_time(pid):
+    if known is None or known.start_time != start_time(pid):
         _states[pid] = ProcessState(pid)
     return _states[pid]
 
