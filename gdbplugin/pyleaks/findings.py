@@ -226,12 +226,13 @@ def _holder_types(suspects, found):
     """The types the suspects and findings are about, most important
     first, each once."""
     names = []
-    grown = [f for f in found if f["kind"] == "growing_container"]
-    others = [f for f in found if f["kind"] != "growing_container"]
-    for item in grown + list(suspects) + others:
+    # A container's own type (a growing dict, a default list) says nothing
+    # of what it holds: the holders' subjects and the instances do.
+    for item in list(suspects) + list(found):
         name = item.get("subject") if "subject" in item else item.get("type")
         if name and name not in names and item.get("kind") not in (
-                "cyclic_garbage", "uncollectable", "mutable_default"):
+                "cyclic_garbage", "uncollectable", "mutable_default",
+                "growing_container"):
             names.append(name)
     return names[:MAX_HOLDER_TYPES]
 
