@@ -27,6 +27,7 @@ pyleaks_plugin_files = \
 	gdbplugin/pyleaks/inject.py \
 	gdbplugin/pyleaks/layout.py \
 	gdbplugin/pyleaks/memory.py \
+	gdbplugin/pyleaks/native.py \
 	gdbplugin/pyleaks/nspid.py \
 	gdbplugin/pyleaks/placement.py \
 	gdbplugin/pyleaks/ptrace.py \

@@ -59,6 +59,8 @@ PYTEST_FILES = \
 	tests/targets/growth_target.py \
 	tests/test_memory.py \
 	tests/targets/memory_target.py \
+	tests/test_native.py \
+	tests/targets/native_target.py \
 	tests/test_watch.py \
 	tests/targets/watch_target.py
 

@@ -12,7 +12,7 @@ import time
 from dataclasses import dataclass, field
 from typing import List, Optional
 
-from .. import api, findings, fmt, growth, memory
+from .. import api, findings, fmt, growth, memory, native
 from ..errors import PyleaksError
 from . import (ArgumentParser, add_common_options, command, leaks_analysis,
                positive_int)
@@ -85,6 +85,7 @@ class Report:
     new: Optional[NewObjects] = None
     saved: Optional[str] = None         # path of the snapshot saved
     analysis: Optional[findings.Analysis] = None
+    native: list = field(default_factory=list)  # C extension types grown
 
     @property
     def top(self):
@@ -110,6 +111,10 @@ def gather(args):
                     growth.sort_rows(growth.compare(look, base), order),
                     memory.measure(ctx.target, res.total_bytes,
                                    res.mapped_bytes), notes)
+    if base is not None:
+        report.native = native.extension_types(
+            ctx.target, report.rows,
+            {r["name"]: r["type_addr"] for r in res.rows})
     if args.new:
         report.new = new_objects(report)
     if not args.no_analysis:
@@ -279,6 +284,16 @@ def _cut_line(report, n_shown):
     return []
 
 
+def native_text(report):
+    if not report.native:
+        return []
+    return ["C extension types that grew (their objects may hold memory "
+            "outside Python objects, in RSS but not in the census): "
+            + ", ".join("%s +%s (%s)" % (n["type"], fmt.count(n["count_delta"]),
+                                       n["module_file"].rsplit("/", 1)[-1])
+                        for n in report.native[:5])]
+
+
 def new_text(report):
     new = report.new
     if new is None:
@@ -331,7 +346,8 @@ def holders_text(report):
     return leaks_analysis.holders_text(report.analysis)
 
 
-TEXT_SECTIONS = [header_text, memory_text, growth_text, table_text, new_text,
+TEXT_SECTIONS = [header_text, memory_text, growth_text, table_text,
+                 native_text, new_text,
                  suspects_text, findings_text, holders_text, warnings_text]
 
 
@@ -376,7 +392,8 @@ def memory_json(report):
 
 
 def growth_json(report):
-    return {"since": growth.since_json(report.base, report.now)}
+    return {"since": growth.since_json(report.base, report.now),
+            "native_growth": report.native}
 
 
 def types_json(report):
