@@ -70,8 +70,9 @@ class Analysis:
 
 def _optional(exc):
     """A query whose answer is only a detail failed: go on without it,
-    unless pyleaks was told to stop (that error says what was done)."""
-    if interrupts.wants_out() is not None:
+    unless a signal stopped it (Ctrl-C as well as SIGTERM: that error is
+    the one line saying what happened, and the run must end there)."""
+    if interrupts.pending() is not None:
         raise exc
 
 
