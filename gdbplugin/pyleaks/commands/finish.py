@@ -28,9 +28,10 @@ def pyleaks_finish(args):
             gdb.write("%s\n" % exc, gdb.STDERR)
         gdb.execute("detach", to_string=True)
     # A signal that came while finishing: everything is released, but the
-    # run was interrupted all the same.
+    # run was interrupted all the same.  After a command that failed, its
+    # line already says what went wrong and the status is 1: one line.
     sig = interrupts.pending()
-    if sig is not None and not interrupts.reported:
+    if sig is not None and not interrupts.reported and not session.failed:
         interrupts.mark_reported()
         session.failed = True
         gdb.write("pyleaks: interrupted by %s while finishing (the helper "
