@@ -404,6 +404,18 @@ def _diff(now, before):
     return {k: now[k] - before[k] for k in now if now[k] != before.get(k)} or "nothing"
 
 
+# Refusals whose advice is to let the target run and retry: the fault
+# target dlopens and allocates all the time, so one session in many finds
+# a thread inside the loader or malloc.  They say nothing of the fault
+# under test.
+_RETRY = ("is inside malloc", "is inside the dynamic loader",
+          "did not reach a safe point")
+
+
+def _retry_refusal(r: harness.Run):
+    return r.returncode != 0 and any(m in r.stderr for m in _RETRY)
+
+
 def _assert_one_line(r: harness.Run, what):
     """Exited non-zero with one pyleaks: line saying what happened, and
     no traceback."""
@@ -420,7 +432,11 @@ def _follow_up(t, before, after_what):
     """A normal session after a kill: it works, cleans up what the killed
     one left, and says so.  Returns the target's state after it."""
     stale = _pyleaks_mappings(t)
-    r = _start_pyleaks(t.pid, ("py-leaks --json",)).finish()
+    for _ in range(4):
+        r = _start_pyleaks(t.pid, ("py-leaks --json",)).finish()
+        if not _retry_refusal(r):
+            break
+        time.sleep(0.2)
     assert r.returncode == 0, "the session after %s failed:\n%s" % (after_what, r.describe())
     _check_census(r, t)
     if stale:
@@ -603,6 +619,10 @@ def test_signals_to_target_during_call(service, interp, request):
         _assert_healthy(t, before, "after signals during a census (%s)" % " ".join(log),
                         signals_sent=sent)
         harness.assert_no_traceback(r)
+        if _retry_refusal(r):
+            # A thread was inside the loader or malloc (the target dlopens
+            # and allocates all the time): refused, rightly; try again.
+            continue
         assert r.returncode == 0, "the session with signals to the target failed:\n" + r.describe()
         _check_census(r, t)
         if log[0] == TARGET_SIGNALS[0]:
