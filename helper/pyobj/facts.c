@@ -3,12 +3,13 @@
  * lru_cache. */
 #include "facts.h"
 
+#include "kinds.h"
+
 #include "pydict.h"
 
 enum {
   PYL_MAX_ITEMS = 1 << 28, /* container sizes we believe */
   PYL_MAX_LINKS = 1 << 26, /* lru_cache links we follow */
-  PYL_NAME_SIZE = 128,
 };
 
 /* ---- containers ---- */
@@ -150,13 +151,6 @@ static void exception_facts(struct facts *f, uint64_t obj) {
   pyl_fact_field(f, obj, L->exc_cause_off, "__cause__");
 }
 
-static bool type_named(struct pyl_view *c, uint64_t type, const char *name) {
-  char buf[PYL_NAME_SIZE];
-  return pyl_peek_cstr(c, pyl_peek(c, type + c->L->tp_name_off), buf,
-                       sizeof(buf)) &&
-         pyl_streq(buf, name);
-}
-
 /* The builtin layout the object's type derives from: the first type of
  * the tp_base chain a decoder knows. */
 static void base_facts(struct facts *f, uint64_t obj, uint64_t type,
@@ -208,9 +202,9 @@ static void base_facts(struct facts *f, uint64_t obj, uint64_t type,
     } else if (type == L->traceback_type) {
       pyl_fact_field(f, obj, L->traceback_next_off, "tb_next");
       pyl_fact_field(f, obj, L->traceback_frame_off, "tb_frame");
-    } else if (type_named(c, type, "collections.deque")) {
+    } else if (pyl_type_named(c, type, "collections.deque")) {
       deque_facts(f, obj);
-    } else if (type_named(c, type, "functools._lru_cache_wrapper")) {
+    } else if (pyl_type_named(c, type, "functools._lru_cache_wrapper")) {
       lru_facts(f, obj);
     } else {
       type = pyl_peek(c, type + L->tp_base_off);

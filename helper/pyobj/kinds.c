@@ -5,10 +5,11 @@
 
 enum {
   PYL_KIND_MAX_BASES = 64, /* tp_base chains we follow */
+  PYL_TYPE_NAME_MAX = 128, /* longer names are no name a decoder knows */
 };
 
-static bool named(struct pyl_view *c, uint64_t type, const char *name) {
-  char buf[64];
+bool pyl_type_named(struct pyl_view *c, uint64_t type, const char *name) {
+  char buf[PYL_TYPE_NAME_MAX];
   return pyl_peek_cstr(c, pyl_peek(c, type + c->L->tp_name_off), buf,
                        sizeof(buf)) &&
          pyl_streq(buf, name);
@@ -42,11 +43,11 @@ static enum pyl_kind kind_of(struct pyl_view *c, uint64_t type, bool *exact) {
         return known[i].kind;
       }
     }
-    if (named(c, type, "collections.deque")) {
+    if (pyl_type_named(c, type, "collections.deque")) {
       *exact = d == 0;
       return PYL_KIND_DEQUE;
     }
-    if (named(c, type, "functools._lru_cache_wrapper")) {
+    if (pyl_type_named(c, type, "functools._lru_cache_wrapper")) {
       *exact = d == 0;
       return PYL_KIND_LRU;
     }

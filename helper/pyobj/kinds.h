@@ -45,6 +45,10 @@ struct pyl_kinds {
   uint32_t n;
 };
 
+/* Whether the type object at type has tp_name `name`: read each time, so
+ * for decisions per type or per labelled object, not per heap object. */
+bool pyl_type_named(struct pyl_view *c, uint64_t type, const char *name);
+
 /* Classify the first n type ids of c->types into k (arrays from a). */
 bool pyl_kinds_build(struct pyl_kinds *k, struct pyl_view *c,
                      struct pyl_arena *a);

@@ -248,31 +248,20 @@ static void subject_of(struct pyl_an *a, const struct kids *k, uint32_t v,
   }
 }
 
-/* A module or a class, or the __dict__ of one: what its names refer to
- * are the holders (found by the referrers: a module's dict is also every
- * function's __globals__, so it is dominated by none of them). */
+/* A module or a class, or the __dict__ of one (a module's dict is also
+ * every function's __globals__, so no one object dominates it): what
+ * its names refer to are the holders. */
 static bool namespace(const struct pyl_an *a, uint32_t v) {
-  const struct pyl_ctx *c = a->c;
   enum pyl_kind kind = pyl_an_kind(a, v);
   if (kind == PYL_KIND_MODULE || kind == PYL_KIND_TYPE) {
     return true;
   }
-  if (kind != PYL_KIND_DICT) {
+  uint32_t owner = pyl_q_namespace_owner(a->c, v);
+  if (owner == PYL_NONE) {
     return false;
   }
-  const struct pyl_layout *L = c->v.L;
-  uint64_t addr = c->h.tab.addr[v];
-  for (uint32_t e = c->h.rev.offs[v]; e < c->h.rev.offs[v + 1]; e++) {
-    uint32_t owner = c->h.rev.edges[e];
-    enum pyl_kind ok = pyl_an_kind(a, owner);
-    uint64_t off = ok == PYL_KIND_MODULE ? L->module_dict_off
-                   : ok == PYL_KIND_TYPE ? L->tp_dict_off
-                                         : 0;
-    if (off != 0 && pyl_peek(&a->c->v, c->h.tab.addr[owner] + off) == addr) {
-      return true;
-    }
-  }
-  return false;
+  enum pyl_kind ok = pyl_an_kind(a, owner);
+  return ok == PYL_KIND_MODULE || ok == PYL_KIND_TYPE;
 }
 
 static bool suspects(struct pyl_an *a, const struct kids *k, uint32_t max,

@@ -186,6 +186,19 @@ struct pyl_graph pyl_q_graph(const struct pyl_ctx *c) {
                             .redges = c->h.rev.edges};
 }
 
+uint32_t pyl_q_namespace_owner(struct pyl_ctx *c, uint32_t y) {
+  if (c->v.types.rec[c->h.tab.type[y]].addr != c->v.L->dict_type) {
+    return PYL_NONE;
+  }
+  for (uint32_t e = c->h.rev.offs[y]; e < c->h.rev.offs[y + 1]; e++) {
+    uint32_t o = c->h.rev.edges[e];
+    if (pyl_label_is_namespace(&c->h, o, y)) {
+      return o;
+    }
+  }
+  return PYL_NONE;
+}
+
 uint64_t pyl_q_gc_enabled(struct pyl_ctx *c) {
   uint32_t enabled = 0;
   if (c->v.L->gc_enabled_addr != 0 &&

@@ -67,6 +67,11 @@ void pyl_q_describe(struct pyl_call *call, struct pyl_target_info *info,
 
 struct pyl_graph pyl_q_graph(const struct pyl_ctx *c);
 
+/* The object whose __dict__ y is (an instance, a module, a class), or
+ * PYL_NONE: its entries read as that object's attributes.  Needs the
+ * reverse edges. */
+uint32_t pyl_q_namespace_owner(struct pyl_ctx *c, uint32_t y);
+
 /* gc.isenabled() of the target: 1, 0, or PYL_GC_UNKNOWN. */
 uint64_t pyl_q_gc_enabled(struct pyl_ctx *c);
 

@@ -41,22 +41,6 @@ static void back_add(struct back *bk, struct found_row row) {
   a->used = bk->rows_off + bk->n * sizeof(row);
 }
 
-/* The object whose __dict__ y is (an instance, a module, a class), or
- * PYL_NONE: its entries are that object's attributes, so the object is
- * the referrer a programmer reads (`.name of Session`), not the dict. */
-static uint32_t owner_of(struct pyl_ctx *c, uint32_t y) {
-  if (c->v.types.rec[c->h.tab.type[y]].addr != c->v.L->dict_type) {
-    return PYL_NONE;
-  }
-  for (uint32_t e = c->h.rev.offs[y]; e < c->h.rev.offs[y + 1]; e++) {
-    uint32_t o = c->h.rev.edges[e];
-    if (pyl_label_is_namespace(&c->h, o, y)) {
-      return o;
-    }
-  }
-  return PYL_NONE;
-}
-
 static void back_search(struct back *bk, const struct pyl_rootset *rs,
                         uint32_t target, uint32_t *queue, uint64_t *seen,
                         uint64_t depth) {
@@ -85,7 +69,7 @@ static void back_search(struct back *bk, const struct pyl_rootset *rs,
       }
       pyl_bit_set(seen, y);
       uint32_t part = PYL_NONE;
-      uint32_t owner = owner_of(c, y);
+      uint32_t owner = pyl_q_namespace_owner(c, y);
       if (owner != PYL_NONE) {
         if (pyl_bit(seen, owner)) {
           continue;
